@@ -1,0 +1,42 @@
+# The two fresh-machine commands are `make run` and `make test` (see README).
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install run test check lint types fast browser-deps clean
+
+install: $(VENV)/.installed
+
+# torch first, pinned: 2.13.0 is a CPU wheel on this machine; anything unpinned pulls CUDA.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/lexcite ingest
+	$(BIN)/lexcite serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy
+
+# The fast default suite: no real model, server or browser.
+fast: install
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Everything CI runs: lint, types and every test marker.
+test: install browser-deps lint types
+	$(BIN)/pytest -q -m '' $(PYTEST_ARGS)
+
+check: lint types fast
+
+browser-deps:
+	@bash .ci/ensure-chromium
+
+clean:
+	rm -rf $(VENV) data build *.egg-info

@@ -1,0 +1,1 @@
+"""Index: encode sentences and chunks, store them as versioned generations, search them."""

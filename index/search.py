@@ -1,0 +1,118 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) chunk search fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from index import store
+from index.encoder import Encoder
+from index.generation import Generation
+from index.types import Filters, Vectors
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
+# Reciprocal rank fusion constant from Cormack, Clarke & Büttcher (SIGIR 2009), k = 60.
+RRF_K = 60
+# Each retriever contributes this many candidates per requested result before fusion.
+CANDIDATES_PER_RESULT = 4
+MIN_CANDIDATES = 40
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "´": "'"})
+# "287g", "287 g", "287-g", "287 (g)", "section 287 g" all mean Section 287(g).
+_SECTION = re.compile(r"\b287\s*[-(]?\s*g\s*\)?(?![a-z])", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved chunk with where it stands and how it scored."""
+
+    row: int
+    chunk_id: str
+    document_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+    score: float
+    dense_score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+def normalise_query(query: str) -> str:
+    """Given a user's query, return it with quotes, spacing and "287g" spellings unified."""
+    query = unicodedata.normalize("NFKC", query).translate(_QUOTES)
+    query = _SECTION.sub("287(g)", query)
+    return " ".join(query.split())
+
+
+def fuse(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
+    """Given ranked lists of ids, return each id's reciprocal-rank-fusion score."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, 1):
+            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+class Searcher:
+    """Searches one generation with one encoder; safe to share between threads."""
+
+    def __init__(self, generation: Generation, encoder: Encoder) -> None:
+        self.generation = generation
+        self.encoder = encoder
+
+    def embed(self, query: str) -> Vectors:
+        """Return the normalised embedding of an already normalised query."""
+        return self.encoder.encode([query])[0]
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        query_vector: Vectors | None = None,
+    ) -> list[Passage]:
+        """Given a query, return the k best passages that pass the filters, best first."""
+        text = normalise_query(query)
+        gen = self.generation
+        allowed = None
+        if filters is not None and filters.active:
+            allowed = np.asarray(store.filtered_chunk_rows(gen.db, filters), dtype=np.int64)
+        pool = max(MIN_CANDIDATES, CANDIDATES_PER_RESULT * k)
+        vector = self.embed(text) if query_vector is None else query_vector
+        dense: list[int] = []
+        if mode != "lexical":
+            ids, _ = gen.chunk_index.search(vector, pool, allowed)
+            dense = [int(i) for i in ids]
+        lexical: list[int] = []
+        if mode != "dense":
+            hits = store.search_chunks(gen.db, text, pool, None if allowed is None else allowed.tolist())
+            lexical = [row for row, _ in hits]
+        fused = fuse([r for r in (dense, lexical) if r])
+        best = sorted(fused, key=lambda row: (-fused[row], row))[:k]
+        if not best:
+            return []
+        rows = np.asarray(best, dtype=np.int64)
+        dense_scores = np.asarray(gen.chunk_vectors[rows] @ vector, dtype=np.float32)
+        dense_rank = {row: i for i, row in enumerate(dense, 1)}
+        lexical_rank = {row: i for i, row in enumerate(lexical, 1)}
+        return [
+            self._passage(row, fused[row], float(ds), dense_rank.get(row), lexical_rank.get(row))
+            for row, ds in zip(best, dense_scores, strict=True)
+        ]
+
+    def _passage(
+        self, row: int, score: float, dense_score: float, d_rank: int | None, l_rank: int | None
+    ) -> Passage:
+        chunk = self.generation.chunks[row]
+        title = self.generation.documents[chunk.document_id].title
+        return Passage(row, chunk.id, chunk.document_id, title, chunk.section, chunk.start,
+                       chunk.end, chunk.text, score, dense_score, d_rank, l_rank)  # fmt: skip

@@ -1,0 +1,1 @@
+"""lexcite: legal Q&A that answers only with cited, verbatim sentences from its sources."""

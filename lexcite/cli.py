@@ -1,0 +1,177 @@
+"""The `lexcite` command: each subcommand opens what it needs, calls one library function
+and turns a known error into `Error: ...` with exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from index.errors import IndexError_
+from ingest.errors import IngestError
+from service.settings import Settings, SettingsError, get_settings
+
+KNOWN_ERRORS: tuple[type[Exception], ...] = (IngestError, IndexError_, SettingsError)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Clean, segment, embed and publish the corpus as a new index generation."""
+    from ingest.clean import load_rules
+
+    corpus = Path(args.corpus) if args.corpus else settings.corpus_dir
+    if args.explain:
+        return _explain(corpus, args.explain)
+    from index.build import ingest
+    from index.encoder import load_encoder
+
+    print(f"Loading model {settings.model or 'all-MiniLM-L6-v2 (bundled)'}...", file=sys.stderr)
+    encoder = load_encoder(settings.model)
+    summary = ingest(corpus, settings.data_dir, encoder, load_rules(), progress=not args.quiet,
+                     rebuild=args.rebuild)  # fmt: skip
+    for problem in summary.problems:
+        print(f"Skipped {problem.document}: {problem.message}", file=sys.stderr)
+    state = "published" if summary.published else "unchanged, still serving"
+    print(
+        f"Generation {summary.generation} ({state}) in {settings.data_dir}\n"
+        f"  added {len(summary.added)}, changed {len(summary.changed)}, "
+        f"removed {len(summary.removed)}, unchanged {len(summary.unchanged)}, "
+        f"skipped {len(summary.problems)}\n"
+        f"  {summary.counts.get('documents', 0)} documents, "
+        f"{summary.counts.get('sentences', 0)} sentences, {summary.counts.get('chunks', 0)} chunks;"
+        f" embedded {summary.embedded}, reused {summary.reused}; {summary.seconds:.2f} s"
+    )
+    return 0
+
+
+def _explain(corpus: Path, target: str) -> int:
+    from ingest.clean import clean, load_rules
+    from ingest.corpus import load_manifest, resolve_file
+    from ingest.errors import ManifestError
+    from ingest.read import read
+
+    metas = [m for m in load_manifest(corpus) if target in (m.id, m.file, Path(m.file).name)]
+    if not metas:
+        raise ManifestError(f"no document {target!r} in {corpus}/manifest.toml")
+    meta = metas[0]
+    result = clean(read(resolve_file(corpus, meta.file)), load_rules(), meta.title, meta.aliases)
+    print(f"{meta.id}: kept {len(result.lines)} lines ({len(result.text):,} characters), "
+          f"dropped {len(result.dropped)} pieces")  # fmt: skip
+    for d in result.dropped:
+        print(f"  line {d.line:>4}  {d.reason:<34} {d.text[:90]!r}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the passages that hybrid retrieval ranks highest for a query."""
+    from index.encoder import load_encoder
+    from index.generation import load_best
+    from index.search import Searcher
+    from index.types import Filters
+
+    encoder = load_encoder(settings.model)
+    loaded = load_best(settings.data_dir, encoder.name)
+    filters = Filters(
+        document_ids=frozenset(args.document) if args.document else None,
+        kinds=frozenset(args.kind) if args.kind else None,
+    )
+    passages = Searcher(loaded.generation, encoder).search(args.query, args.k, filters, args.mode)
+    if args.json:
+        print(json.dumps([asdict(p) for p in passages], indent=2, ensure_ascii=False))
+        return 0
+    if not passages:
+        print("No passages found.")
+    for n, p in enumerate(passages, 1):
+        print(f"{n}. {p.document_id} [{p.start}:{p.end}]  score {p.score:.4f}  "
+              f"(dense {p.dense_score:.3f})\n   § {p.section}\n   {p.text}\n")  # fmt: skip
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    """List the documents of the current index generation."""
+    from index.generation import load_best
+
+    loaded = load_best(settings.data_dir)
+    docs = list(loaded.generation.documents.values())
+    if args.json:
+        print(json.dumps([asdict(d) for d in docs], indent=2, ensure_ascii=False))
+        return 0
+    print(f"Generation {loaded.generation.name}: {len(docs)} documents")
+    for d in docs:
+        print(f"  {d.id:<36} {d.chunks:>3} chunks  {d.kind or '-':<14} {d.title}")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Copy a file into the corpus, list it in the manifest and (by default) ingest."""
+    from ingest.corpus import add_to_corpus
+    from ingest.types import Meta
+
+    meta = Meta(id=args.id, file="", title=args.title, publisher=args.publisher, kind=args.kind,
+                published=args.published, url=args.url, licence=args.licence)  # fmt: skip
+    stored = add_to_corpus(settings.corpus_dir, Path(args.file), meta)
+    print(f"Added {stored.id} as {stored.file}")
+    if args.no_ingest:
+        return 0
+    return cmd_ingest(
+        argparse.Namespace(corpus=None, explain=None, quiet=False, rebuild=False), settings
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every subcommand."""
+    top = argparse.ArgumentParser(prog="lexcite", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help=cmd_ingest.__doc__, description=cmd_ingest.__doc__)
+    p.add_argument("corpus", nargs="?", help="corpus folder (default: LEXCITE_CORPUS_DIR)")
+    p.add_argument("--explain", metavar="DOC", help="show what cleaning drops from DOC; no index")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("search", help=cmd_search.__doc__, description=cmd_search.__doc__)
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5, help="passages to show (default 5)")
+    p.add_argument("--document", action="append", metavar="ID", help="only this document")
+    p.add_argument("--kind", action="append", help="only documents of this kind")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("documents", help=cmd_documents.__doc__, description=cmd_documents.__doc__)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_documents)
+
+    p = sub.add_parser("add", help=cmd_add.__doc__, description=cmd_add.__doc__)
+    p.add_argument("file")
+    p.add_argument("--id", required=True, help="stable slug, e.g. ice-287g-fact-sheet")
+    p.add_argument("--title", required=True)
+    p.add_argument("--publisher")
+    p.add_argument("--kind", help='e.g. "news", "law-firm blog", "government"')
+    p.add_argument("--published", help="YYYY-MM-DD")
+    p.add_argument("--url")
+    p.add_argument("--licence")
+    p.add_argument("--no-ingest", action="store_true", help="only add; ingest later")
+    p.set_defaults(run=cmd_add)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; known errors print `Error: ...` and return 1."""
+    args = parser().parse_args(argv)
+    run: Callable[[argparse.Namespace, Settings], int] = args.run
+    try:
+        return run(args, get_settings())
+    except KNOWN_ERRORS as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted; the index being served is unchanged.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
