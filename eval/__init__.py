@@ -1,0 +1,1 @@
+"""Eval: measure grounding, citations, abstention and retrieval against a question set."""

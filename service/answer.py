@@ -1,0 +1,288 @@
+"""The answer composer: pick the few source sentences that answer a question, verbatim.
+
+Pure code over retrieved passages: nothing here does I/O. A sentence is chosen for
+relevance to the question (embedding similarity and shared terms), for fitting the
+question's type, and for adding something the chosen ones do not already say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.store import STOPWORDS, DocumentRow
+from index.types import Vectors
+from ingest.types import LineKind, Sentence
+from service.types import Answer, AnswerSentence, Citation
+
+# Weights of a sentence's score. Chosen by hand on the dev split of eval/data (see
+# eval/README.md); the abstention threshold that goes with them is in calibration.json.
+W_DENSE = 0.6
+W_TERMS = 0.3
+W_PASSAGE = 0.05
+TYPE_BONUS = 0.08
+QUESTION_PENALTY = 0.25
+SHORT_PENALTY = 0.15
+FILLER_PENALTY = 0.08
+NEW_SOURCE_BONUS = 0.03
+# A further sentence is added while it scores within this margin of the best one.
+MARGIN = 0.10
+LIST_MARGIN = 0.22
+MAX_SENTENCES = 3
+MAX_LIST_SENTENCES = 5
+# Two sentences sharing more than this share of their terms say the same thing.
+DUPLICATE_JACCARD = 0.6
+# Sentences from different sources must be at least this similar to be compared for
+# disagreement (same topic).
+DISAGREE_SIMILARITY = 0.45
+
+_TERM = re.compile(r"[a-z0-9]+(?:\([a-z]\))?")
+_FILLER = re.compile(
+    r"^(?:imagine|think of|think about|let’s|let's|sounds|so,|well,|now,|here’s|here's|ever )",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen)\b", re.I)
+_DATE = re.compile(
+    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)\b",
+    re.IGNORECASE,
+)
+_DEFINITION = re.compile(r"\b(?:is|are|means|refers to)\b (?:a|an|the)?\b", re.IGNORECASE)
+_CAUSE = re.compile(r"\b(?:because|due to|since|leads? to|leading to|risk|fear|so that)\b", re.I)
+_NEGATION = re.compile(
+    r"\b(?:not|never|cannot|can’t|can't|won’t|won't|isn’t|isn't|no|limited|reluctant)\b", re.I
+)
+# Words that mean the same action when sources are compared for disagreement.
+_SAME_ACTION = {"halt": "stop", "halting": "stop", "stopping": "stop", "stops": "stop"}
+
+QUESTION_TYPES = ("when", "how_many", "who", "definition", "why", "list", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence from a retrieved passage, with its similarity to the question."""
+
+    row: int
+    sentence: Sentence
+    dense: float
+    passage_rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A candidate with its composite score and the terms it has."""
+
+    candidate: Candidate
+    score: float
+    coverage: float
+    terms: frozenset[str]
+
+
+def terms(text: str) -> frozenset[str]:
+    """Given text, return its content terms: lower-cased, stop words out, plural -s off."""
+    out = set()
+    for token in _TERM.findall(text.casefold()):
+        if token in STOPWORDS or len(token) < 2:
+            continue
+        if len(token) > 4 and token.endswith("s") and not token.endswith("ss"):
+            token = token[:-1]
+        out.add(token)
+    return frozenset(out)
+
+
+def question_type(question: str) -> str:
+    """Given an (English) question, return its type, one of QUESTION_TYPES."""
+    q = question.casefold()
+    if re.search(r"\b(?:when|what year|what date|since when)\b", q):
+        return "when"
+    if re.search(r"\bhow (?:many|much|long|often)\b", q):
+        return "how_many"
+    if re.search(r"^\s*who\b|\bwho (?:is|are|was|were)\b", q):
+        return "who"
+    if re.search(r"\bwhy\b|\breason", q):
+        return "why"
+    if re.search(
+        r"\b(?:list|examples?|ways?|options|alternatives|types|kinds|steps|what are the|"
+        r"which (?:states|agencies|groups)|consequences|risks|concerns|gaps|limitations)\b",
+        q,
+    ):
+        return "list"
+    if re.search(r"\b(?:what is|what's|what are|define|meaning of|what does .+ mean)\b", q):
+        return "definition"
+    return "other"
+
+
+def candidates(
+    sentences: Sequence[Sentence],
+    sentence_vectors: Vectors,
+    chunk_spans: Sequence[tuple[int, int]],
+    passage_rows: Sequence[int],
+    query_vector: Vectors,
+) -> list[Candidate]:
+    """Given retrieved chunk rows (best first), return their sentences as candidates."""
+    rows: list[tuple[int, int]] = []
+    for rank, chunk_row in enumerate(passage_rows):
+        first, last = chunk_spans[chunk_row]
+        rows.extend((row, rank) for row in range(first, last + 1))
+    if not rows:
+        return []
+    index = np.asarray([r for r, _ in rows], dtype=np.int64)
+    dense = np.asarray(sentence_vectors[index] @ query_vector, dtype=np.float32)
+    return [
+        Candidate(row, sentences[row], float(d), rank)
+        for (row, rank), d in zip(rows, dense, strict=True)
+    ]
+
+
+def score(question: str, qtype: str, pool: Sequence[Candidate]) -> list[Scored]:
+    """Given the question and candidates, return them scored, best first."""
+    wanted = terms(question)
+    scored = []
+    for c in pool:
+        text = c.sentence.text
+        have = terms(text)
+        coverage = len(wanted & have) / len(wanted) if wanted else 0.0
+        value = W_DENSE * c.dense + W_TERMS * coverage + W_PASSAGE / (1 + c.passage_rank)
+        value += TYPE_BONUS * _fits(qtype, c.sentence)
+        if text.endswith("?"):
+            value -= QUESTION_PENALTY
+        if len(text.split()) < 6:
+            value -= SHORT_PENALTY
+        if _FILLER.match(text):
+            value -= FILLER_PENALTY
+        scored.append(Scored(c, value, coverage, have))
+    return sorted(scored, key=lambda s: (-s.score, s.candidate.row))
+
+
+def _fits(qtype: str, sentence: Sentence) -> float:
+    text = sentence.text
+    match qtype:
+        case "when":
+            return 1.0 if _DATE.search(text) else 0.0
+        case "how_many":
+            return 1.0 if _NUMBER.search(text) else 0.0
+        case "definition":
+            return 1.0 if _DEFINITION.search(text[:120]) else 0.0
+        case "why":
+            return 1.0 if _CAUSE.search(text) else 0.0
+        case "list":
+            return 1.0 if sentence.kind == LineKind.ITEM else 0.0
+    return 0.0
+
+
+def select(scored: Sequence[Scored], qtype: str) -> list[Scored]:
+    """Given scored candidates (best first), return the sentences of the answer."""
+    if not scored:
+        return []
+    best = scored[0]
+    chosen = [best]
+    limit = MAX_LIST_SENTENCES if qtype == "list" else MAX_SENTENCES
+    seen_ids = {best.candidate.sentence.id}
+    for s in scored[1:]:
+        if len(chosen) >= limit:
+            break
+        if s.candidate.sentence.id in seen_ids:
+            continue
+        same_list = (
+            qtype == "list"
+            and s.candidate.sentence.kind == LineKind.ITEM
+            and s.candidate.sentence.section == best.candidate.sentence.section
+            and s.candidate.sentence.document_id == best.candidate.sentence.document_id
+        )
+        new_source = all(
+            c.candidate.sentence.document_id != s.candidate.sentence.document_id for c in chosen
+        )
+        margin = LIST_MARGIN if same_list else MARGIN
+        value = s.score + (NEW_SOURCE_BONUS if new_source else 0.0)
+        if value < best.score - margin:
+            continue
+        if any(_jaccard(s.terms, c.terms) > DUPLICATE_JACCARD for c in chosen):
+            continue
+        chosen.append(s)
+        seen_ids.add(s.candidate.sentence.id)
+    return chosen
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+def _polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Return (terms said under a negation, terms said plainly) of a sentence."""
+    tokens = [_SAME_ACTION.get(t, t) for t in _TERM.findall(text.casefold())]
+    negated: set[str] = set()
+    plain: set[str] = set()
+    scope = 0
+    for token in tokens:
+        if _NEGATION.fullmatch(token) or token in {"t"}:
+            scope = 6  # a negation governs the next few words ("not to stop action")
+            continue
+        if token in STOPWORDS:
+            continue
+        (negated if scope > 0 else plain).add(token)
+        scope = max(0, scope - 1)
+    return frozenset(negated), frozenset(plain)
+
+
+def find_disagreement(
+    chosen: Sequence[Scored], pool: Sequence[Scored], threshold: float
+) -> tuple[Scored, Scored] | None:
+    """Return a chosen sentence and a relevant one from another source that contradicts it.
+
+    Two sentences disagree when one says under a negation a term the other says plainly
+    ("not to stop action" against "can halt ... enforcement") and both are about the
+    question (each above the abstention threshold).
+    """
+    relevant = [s for s in pool if s.score >= threshold]
+    for a in chosen:
+        neg_a, pos_a = _polarity(a.candidate.sentence.text)
+        for b in relevant:
+            if b.candidate.sentence.document_id == a.candidate.sentence.document_id:
+                continue
+            neg_b, pos_b = _polarity(b.candidate.sentence.text)
+            clash = (neg_a & pos_b) | (neg_b & pos_a)
+            if clash and _jaccard(a.terms, b.terms) >= 0.05 and len(a.terms & b.terms) >= 2:
+                return a, b
+    return None
+
+
+def compose(
+    question: str,
+    search_question: str,
+    pool: Sequence[Candidate],
+    documents: Mapping[str, DocumentRow],
+    threshold: float,
+    notice: str,
+    language: str,
+    urgent: bool,
+    index_version: str,
+    not_covered: str,
+) -> Answer:
+    """Given a question and candidate sentences, return a cited answer or an abstention."""
+    qtype = question_type(search_question)
+    scored = score(search_question, qtype, pool)
+    support = scored[0].score if scored else 0.0
+    if support < threshold:
+        return Answer(question, not_covered, True, "not_covered", (), (), False, notice,
+                      language, urgent, index_version, 0.0, support)  # fmt: skip
+    chosen = select(scored, qtype)
+    clash = find_disagreement(chosen, scored, threshold)
+    if clash is not None and clash[1] not in chosen:
+        chosen = [*chosen[: MAX_SENTENCES - 1], clash[1]] if len(chosen) >= MAX_SENTENCES else [
+            *chosen, clash[1]]  # fmt: skip
+    citations: list[Citation] = []
+    sentences: list[AnswerSentence] = []
+    for s in chosen:
+        sentence = s.candidate.sentence
+        doc = documents[sentence.document_id]
+        n = len(citations) + 1
+        citations.append(Citation(n, sentence.document_id, doc.title, doc.publisher, doc.url,
+                                  doc.kind, doc.published, sentence.section, sentence.text,
+                                  sentence.start, sentence.end, round(s.score, 4)))  # fmt: skip
+        sentences.append(AnswerSentence(sentence.text, (n,)))
+    text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
+    return Answer(question, text, False, None, tuple(sentences), tuple(citations),
+                  clash is not None, notice, language, urgent, index_version, 0.0, support)  # fmt: skip

@@ -1,0 +1,125 @@
+"""The engine: the current index generation, the encoder, and the two things users ask of
+them (search and answers). Swaps to a newly published generation without a restart."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+from index import generation as generations
+from index.encoder import Encoder
+from index.generation import Generation, Loaded
+from index.search import Mode, Passage, Searcher, normalise_query
+from index.types import Filters
+from service import answer as composer
+from service import language, safety
+from service.types import Answer
+
+DEFAULT_K = 6
+# How often a request may look at CURRENT for a newly published generation.
+RELOAD_CHECK_S = 0.5
+
+
+def default_threshold() -> float:
+    """Return the abstention threshold calibrated on the dev split (calibration.json)."""
+    data = json.loads(resources.files("service").joinpath("calibration.json").read_text())
+    return float(data["abstain_below"])
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """One generation and its searcher; a request keeps the state it started with."""
+
+    loaded: Loaded
+    searcher: Searcher
+
+    @property
+    def generation(self) -> Generation:
+        return self.loaded.generation
+
+
+class Engine:
+    """Answers and searches over the current generation of a data directory."""
+
+    def __init__(self, data_dir: Path, encoder: Encoder, threshold: float | None = None) -> None:
+        self.data_dir = data_dir
+        self.encoder = encoder
+        self.threshold = default_threshold() if threshold is None else threshold
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._state = self._load()
+
+    def _load(self) -> State:
+        loaded = generations.load_best(self.data_dir, self.encoder.name)
+        return State(loaded, Searcher(loaded.generation, self.encoder))
+
+    @property
+    def state(self) -> State:
+        """The state to serve a request with, switching to a new generation if one appeared."""
+        now = time.monotonic()
+        if now - self._checked >= RELOAD_CHECK_S:
+            self._checked = now
+            name = generations.current_name(self.data_dir)
+            if name is not None and name != self._state.generation.name:
+                self.reload()
+        return self._state
+
+    def reload(self) -> None:
+        """Load the current generation and serve it from the next request on."""
+        with self._lock:
+            state = self._load()
+            # Assigning a reference is atomic: requests in flight keep the old state.
+            self._state = state
+
+    def search(
+        self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid"
+    ) -> list[Passage]:
+        """Given a query, return the best passages."""
+        return self.state.searcher.search(query, k, filters, mode)
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+    ) -> Answer:
+        """Given a question, return a cited answer or an abstention."""
+        started = time.perf_counter()
+        state = self.state
+        gen = state.generation
+        lang = language.detect(question)
+        searched = language.expand_spanish(question) if lang == "es" else question
+        query = normalise_query(searched)
+        vector = state.searcher.embed(query)
+        encoded = time.perf_counter()
+        passages = state.searcher.search(query, k or DEFAULT_K, filters, mode, query_vector=vector)
+        retrieved = time.perf_counter()
+        pool = composer.candidates(
+            gen.sentences, gen.sentence_vectors, gen.chunk_spans, [p.row for p in passages], vector
+        )
+        urgent = safety.is_urgent(question)
+        topics = sorted(d.title for d in gen.documents.values())
+        result = composer.compose(
+            question=question,
+            search_question=query,
+            pool=pool,
+            documents=gen.documents,
+            threshold=self.threshold,
+            notice=safety.notice(lang, urgent),
+            language=lang,
+            urgent=urgent,
+            index_version=gen.name,
+            not_covered=safety.not_covered(lang, topics),
+        )
+        done = time.perf_counter()
+        timings = {
+            "encode": (encoded - started) * 1000,
+            "retrieve": (retrieved - encoded) * 1000,
+            "compose": (done - retrieved) * 1000,
+        }
+        return replace(result, took_ms=(done - started) * 1000, timings_ms=timings)
