@@ -12,9 +12,17 @@ from typing import Any
 from ingest.clean import normalise
 
 KINDS = (
-    "fact", "definition", "list", "date_number", "why", "paraphrase", "disagreement",
-    "spanish", "out_of_scope", "clutter_trap",
-)  # fmt: skip
+    "fact",
+    "definition",
+    "list",
+    "date_number",
+    "why",
+    "paraphrase",
+    "disagreement",
+    "spanish",
+    "out_of_scope",
+    "clutter_trap",
+)
 SPLITS = ("dev", "test")
 DEFAULT = Path(__file__).parent / "data" / "questions.jsonl"
 
@@ -54,9 +62,7 @@ def load(path: Path = DEFAULT) -> list[Question]:
                 rows: list[Mapping[str, Any]] = [_from_csv(r) for r in csv.DictReader(handle)]
         else:
             rows = [
-                json.loads(line)
-                for line in path.read_text("utf-8").splitlines()
-                if line.strip()
+                json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()
             ]
     except (OSError, ValueError) as err:
         raise DatasetError(f"{path}: cannot be read ({err})") from err
@@ -95,8 +101,9 @@ def _question(row: Mapping[str, Any], n: int) -> Question:
     answerable = bool(row.get("answerable", bool(gold)))
     if answerable != bool(gold):
         raise DatasetError(f"{where}: answerable questions need gold quotes, others none")
-    return Question(row["id"], row["question"], row["kind"], str(row.get("lang", "en")),
-                    answerable, gold, split)  # fmt: skip
+    return Question(
+        row["id"], row["question"], row["kind"], str(row.get("lang", "en")), answerable, gold, split
+    )
 
 
 def locate(questions: Iterable[Question], texts: Mapping[str, str]) -> list[Question]:
@@ -113,8 +120,9 @@ def locate(questions: Iterable[Question], texts: Mapping[str, str]) -> list[Ques
                 missing.append(f"{q.id}: {g.document}: {quote[:60]!r}")
                 continue
             golds.append(Gold(g.document, quote, start, start + len(quote)))
-        located.append(Question(q.id, q.question, q.kind, q.lang, q.answerable, tuple(golds),
-                                q.split))  # fmt: skip
+        located.append(
+            Question(q.id, q.question, q.kind, q.lang, q.answerable, tuple(golds), q.split)
+        )
     if missing:
         raise DatasetError("gold quotes not found in the cleaned texts:\n  " + "\n  ".join(missing))
     return located

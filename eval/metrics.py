@@ -106,7 +106,7 @@ def rate(values: Sequence[float], seed: int = 0) -> Estimate:
     if not values:
         return Estimate(math.nan, math.nan, math.nan, 0)
     mean = sum(values) / len(values)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - resampling, not cryptography
     n = len(values)
     means = sorted(
         sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(BOOTSTRAP_RESAMPLES)
@@ -129,12 +129,14 @@ def threshold_sweep(
         fp = sum(a and ok for a, ok in zip(abstain, answerable, strict=True))
         negatives = sum(not ok for ok in answerable)
         positives = sum(answerable)
-        rows.append({
-            "threshold": t,
-            "precision": tp / (tp + fp) if tp + fp else 1.0,
-            "recall": tp / negatives if negatives else 0.0,
-            "false_abstention": fp / positives if positives else 0.0,
-        })  # fmt: skip
+        rows.append(
+            {
+                "threshold": t,
+                "precision": tp / (tp + fp) if tp + fp else 1.0,
+                "recall": tp / negatives if negatives else 0.0,
+                "false_abstention": fp / positives if positives else 0.0,
+            }
+        )
     return rows
 
 

@@ -122,8 +122,9 @@ def check(record: Record, texts: Mapping[str, str], clutter: Sequence[str]) -> d
         "citation_precision": sum(hits) / len(hits) if hits else None,
         "citation_recall": (
             sum(any(metrics.overlaps(c, g) for c in cited) for g in gold) / len(gold)
-            if gold else None
-        ),  # fmt: skip
+            if gold
+            else None
+        ),
         "recall@1": metrics.recall_at_k(record.retrieved, gold, 1) if gold else None,
         "recall@5": metrics.recall_at_k(record.retrieved, gold, 5) if gold else None,
         "recall@10": metrics.recall_at_k(record.retrieved, gold, 10) if gold else None,
@@ -170,11 +171,15 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     summary: dict[str, Any] = {k: asdict(v) for k, v in est.items()}
     latencies = [r["wall_ms"] for r in rows]
     summary["latency_ms"] = {
-        "p50": metrics.percentile(latencies, 50), "p95": metrics.percentile(latencies, 95),
+        "p50": metrics.percentile(latencies, 50),
+        "p95": metrics.percentile(latencies, 95),
         "n": len(latencies),
-    }  # fmt: skip
-    summary["questions"] = {"all": len(rows), "answerable": len(answerable),
-                            "unanswerable": len(unanswerable)}  # fmt: skip
+    }
+    summary["questions"] = {
+        "all": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+    }
     return summary
 
 

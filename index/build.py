@@ -15,7 +15,7 @@ from filelock import FileLock, Timeout
 
 from index import generation, store, vectors
 from index.encoder import Encoder
-from index.errors import Busy, IndexError_, NoIndex
+from index.errors import Busy, IndexStageError, NoIndex
 from index.types import Vectors
 from ingest.clean import Rules
 from ingest.corpus import Problem, read_corpus
@@ -100,9 +100,11 @@ def _ingest_locked(
         if problem is not None:
             problems.append(problem)
     previous = None if rebuild else _previous(data_dir, encoder.name)
-    before = {} if previous is None else {
-        d.id: _fingerprint(d.sha256, asdict(d)) for d in previous.documents.values()
-    }
+    before = (
+        {}
+        if previous is None
+        else {d.id: _fingerprint(d.sha256, asdict(d)) for d in previous.documents.values()}
+    )
     now = {d.id: _fingerprint(d.sha256, asdict(d.meta)) for d in documents}
     added = tuple(sorted(i for i in now if i not in before))
     removed = tuple(sorted(i for i in before if i not in now))
@@ -112,43 +114,72 @@ def _ingest_locked(
 
     def summary(name: str, published: bool, embedded: int, reused: int) -> Summary:
         return Summary(
-            name, published, added, changed, removed, unchanged, tuple(problems), embedded,
-            reused, time.perf_counter() - started,
-            {"documents": len(documents),
-             "sentences": sum(len(d.sentences) for d in documents),
-             "chunks": sum(len(d.chunks) for d in documents)},
-        )  # fmt: skip
+            name,
+            published,
+            added,
+            changed,
+            removed,
+            unchanged,
+            tuple(problems),
+            embedded,
+            reused,
+            time.perf_counter() - started,
+            {
+                "documents": len(documents),
+                "sentences": sum(len(d.sentences) for d in documents),
+                "chunks": sum(len(d.chunks) for d in documents),
+            },
+        )
 
     if previous is not None and previous.manifest.get("corpus_hash") == chash:
         return summary(previous.name, False, 0, 0)
     if not documents:
-        raise IndexError_("no document could be ingested; nothing was published")
+        raise IndexStageError("no document could be ingested; nothing was published")
 
     name = generation.new_name(chash)
     with generation.staging(data_dir, name) as tmp:
         sentences, chunks = store.create(tmp / "meta.sqlite", documents)
         cache = _vector_cache(previous)
-        s_vecs, s_new = _vectors([s.id for s in sentences], [s.text for s in sentences],
-                                 cache, encoder, progress, "sentences")  # fmt: skip
-        c_vecs, c_new = _vectors([c.id for c in chunks], [chunk_input(c) for c in chunks],
-                                 cache, encoder, progress, "chunks")  # fmt: skip
+        s_vecs, s_new = _vectors(
+            [s.id for s in sentences],
+            [s.text for s in sentences],
+            cache,
+            encoder,
+            progress,
+            "sentences",
+        )
+        c_vecs, c_new = _vectors(
+            [c.id for c in chunks],
+            [chunk_input(c) for c in chunks],
+            cache,
+            encoder,
+            progress,
+            "chunks",
+        )
         np.save(tmp / "sentences.npy", s_vecs)
         np.save(tmp / "chunks.npy", c_vecs)
         index = vectors.build(c_vecs)
         vectors.save(index, tmp / "chunks.faiss")
+        vectors.save(vectors.build(s_vecs), tmp / "sentences.faiss")
         embedded = s_new + c_new
         reused = len(sentences) + len(chunks) - embedded
-        generation.write_manifest(tmp, {
-            "name": name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "model": {"name": encoder.name, "dimension": encoder.dimension},
-            "corpus_hash": chash,
-            "counts": {"documents": len(documents), "sentences": len(sentences),
-                       "chunks": len(chunks)},
-            "vector_index": index.kind,
-            "versions": _versions(),
-            "build": {"embedded": embedded, "reused": reused},
-        })  # fmt: skip
+        generation.write_manifest(
+            tmp,
+            {
+                "name": name,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "model": {"name": encoder.name, "dimension": encoder.dimension},
+                "corpus_hash": chash,
+                "counts": {
+                    "documents": len(documents),
+                    "sentences": len(sentences),
+                    "chunks": len(chunks),
+                },
+                "vector_index": index.kind,
+                "versions": _versions(),
+                "build": {"embedded": embedded, "reused": reused},
+            },
+        )
         generation.publish(data_dir, tmp, name)
     generation.prune(data_dir)
     return summary(name, True, embedded, reused)
@@ -159,7 +190,7 @@ def _previous(data_dir: Path, model: str) -> generation.Generation | None:
         return generation.load_best(data_dir, model).generation
     except NoIndex:
         return None
-    except IndexError_:
+    except IndexStageError:
         return None  # nothing usable to reuse: everything is embedded afresh
 
 
@@ -213,4 +244,3 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
-

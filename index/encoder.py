@@ -42,8 +42,8 @@ class SentenceTransformerEncoder:
         from sentence_transformers import SentenceTransformer
 
         # The per-layer "Loading weights" bar is noise in a CLI and in server logs.
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
+        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         try:
             self._model = SentenceTransformer(model, device="cpu")

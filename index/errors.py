@@ -1,25 +1,25 @@
 """Errors of the index stage."""
 
 
-class IndexError_(Exception):
+class IndexStageError(Exception):
     """Base class: the index cannot be built, loaded or searched."""
 
 
-class NoIndex(IndexError_):
+class NoIndex(IndexStageError):
     """No index generation has been published yet (run `lexcite ingest`)."""
 
 
-class CorruptIndex(IndexError_):
+class CorruptIndex(IndexStageError):
     """A generation's files do not match the checksums in its manifest."""
 
 
-class IndexMismatch(IndexError_):
+class IndexMismatch(IndexStageError):
     """A generation was built with another model or format than the one configured."""
 
 
-class ModelUnavailable(IndexError_):
+class ModelUnavailable(IndexStageError):
     """The embedding model cannot be loaded from the configured path or name."""
 
 
-class Busy(IndexError_):
+class Busy(IndexStageError):
     """Another ingest holds the index lock."""

@@ -3,7 +3,7 @@
 Layout of a data directory (LEXCITE_DATA_DIR):
 
     CURRENT                     name of the generation readers should use
-    generations/<name>/         manifest.json, meta.sqlite, chunks.npy, sentences.npy, chunks.faiss
+    generations/<name>/         manifest.json, meta.sqlite, {chunks,sentences}.{npy,faiss}
     generations/.tmp-*          a generation being built (removed at start-up if abandoned)
     .lock                       held by the one ingest that may write at a time
 
@@ -34,11 +34,11 @@ from index.types import Vectors
 from index.vectors import VectorIndex
 from ingest.types import Chunk, Sentence
 
-FORMAT = 1
+FORMAT = 2
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 TMP_PREFIX = ".tmp-"
-FILES = ("meta.sqlite", "chunks.npy", "sentences.npy", "chunks.faiss")
+FILES = ("meta.sqlite", "chunks.npy", "sentences.npy", "chunks.faiss", "sentences.faiss")
 # Older generations kept as fallbacks for a corrupt current one.
 KEEP = 3
 
@@ -52,11 +52,13 @@ class Generation:
     manifest: dict[str, Any]
     db: sqlite3.Connection
     chunk_index: VectorIndex
+    sentence_index: VectorIndex
     chunk_vectors: Vectors
     sentence_vectors: Vectors
     sentences: list[Sentence]
     chunks: list[Chunk]
     chunk_spans: list[tuple[int, int]]
+    sentence_chunk: list[int]
     documents: dict[str, store.DocumentRow] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -144,10 +146,14 @@ def current_name(data_dir: Path) -> str | None:
 def candidates(data_dir: Path) -> list[str]:
     """Return published generation names: the current one first, then newest to oldest."""
     folder = generations_dir(data_dir)
-    names = sorted(
-        (p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        reverse=True,
-    ) if folder.is_dir() else []
+    names = (
+        sorted(
+            (p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            reverse=True,
+        )
+        if folder.is_dir()
+        else []
+    )
     current = current_name(data_dir)
     if current in names:
         names.remove(current)
@@ -187,17 +193,23 @@ def load(path: Path, model: str | None = None) -> Generation:
         )
     verify(path, manifest)
     db = store.connect(path / "meta.sqlite")
+    spans = store.load_chunk_spans(db)
+    sentence_chunk = [0] * (spans[-1][1] + 1 if spans else 0)
+    for chunk_row, (first, last) in enumerate(spans):
+        sentence_chunk[first : last + 1] = [chunk_row] * (last - first + 1)
     return Generation(
         name=path.name,
         path=path,
         manifest=manifest,
         db=db,
         chunk_index=vectors.load(path / "chunks.faiss"),
+        sentence_index=vectors.load(path / "sentences.faiss"),
         chunk_vectors=np.load(path / "chunks.npy", mmap_mode="r"),
         sentence_vectors=np.load(path / "sentences.npy", mmap_mode="r"),
         sentences=store.load_sentences(db),
         chunks=store.load_chunks(db),
-        chunk_spans=store.load_chunk_spans(db),
+        chunk_spans=spans,
+        sentence_chunk=sentence_chunk,
         documents={d.id: d for d in store.documents(db)},
         texts=store.document_texts(db),
     )

@@ -70,7 +70,12 @@ class Searcher:
 
     def embed(self, query: str) -> Vectors:
         """Return the normalised embedding of an already normalised query."""
-        return self.encoder.encode([query])[0]
+        return np.asarray(self.encoder.encode([query])[0], dtype=np.float32)
+
+    def similar_sentences(self, vector: Vectors, k: int) -> list[int]:
+        """Return the rows of the k sentences most similar to a query vector."""
+        ids, _ = self.generation.sentence_index.search(vector, k)
+        return [int(i) for i in ids]
 
     def search(
         self,
@@ -94,7 +99,9 @@ class Searcher:
             dense = [int(i) for i in ids]
         lexical: list[int] = []
         if mode != "dense":
-            hits = store.search_chunks(gen.db, text, pool, None if allowed is None else allowed.tolist())
+            hits = store.search_chunks(
+                gen.db, text, pool, None if allowed is None else allowed.tolist()
+            )
             lexical = [row for row, _ in hits]
         fused = fuse([r for r in (dense, lexical) if r])
         best = sorted(fused, key=lambda row: (-fused[row], row))[:k]
@@ -114,5 +121,17 @@ class Searcher:
     ) -> Passage:
         chunk = self.generation.chunks[row]
         title = self.generation.documents[chunk.document_id].title
-        return Passage(row, chunk.id, chunk.document_id, title, chunk.section, chunk.start,
-                       chunk.end, chunk.text, score, dense_score, d_rank, l_rank)  # fmt: skip
+        return Passage(
+            row,
+            chunk.id,
+            chunk.document_id,
+            title,
+            chunk.section,
+            chunk.start,
+            chunk.end,
+            chunk.text,
+            score,
+            dense_score,
+            d_rank,
+            l_rank,
+        )

@@ -34,5 +34,7 @@ def chunk(sentences: Sequence[Sentence], text: str, max_chars: int = MAX_CHARS) 
         seen[body] += 1
         cid = content_id(first.document_id, first.section, body, str(seen[body]))
         ids = tuple(s.id for s in group)
-        chunks.append(Chunk(cid, first.document_id, first.section, first.start, last.end, body, ids))
+        chunks.append(
+            Chunk(cid, first.document_id, first.section, first.start, last.end, body, ids)
+        )
     return chunks

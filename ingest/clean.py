@@ -19,7 +19,9 @@ from ingest.types import CleanText, Dropped, Hint, Line, RawLine
 
 # Bidi embeddings/overrides/isolates and marks, zero-width characters, soft hyphen and BOM:
 # invisible in a browser, but they break verbatim matching and can disguise text.
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 # Flag emoji (regional indicator pairs) decorate state names in one seed ("Texas 🇺🇸,").
 _FLAGS = re.compile("[ \t]*[\U0001f1e6-\U0001f1ff]+")
 _SPACES = re.compile(r"[^\S\n]+")
@@ -165,11 +167,11 @@ def _is_title_repeat(text: str, titles: Sequence[frozenset[str]]) -> bool:
 
 
 def _is_title_case(text: str) -> bool:
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z’'-]*", _MARKER.sub("", text))]
+    words: list[str] = re.findall(r"[A-Za-z][A-Za-z’'-]*", _MARKER.sub("", text))
     significant = [w for w in words if w.lower() not in _SMALL_WORDS]
     if len(significant) < 2:
         return False
-    return sum(w[0].isupper() for w in significant) / len(significant) >= 0.75
+    return bool(sum(w[0].isupper() for w in significant) / len(significant) >= 0.75)
 
 
 def _drop_title_lists(

@@ -113,7 +113,9 @@ def read_corpus(
 def add_to_corpus(corpus_dir: Path, source: Path, meta: Meta) -> Meta:
     """Copy a file into the corpus and list it in the manifest; return the stored entry."""
     if source.suffix.lower() not in SUFFIXES:
-        raise BadDocument(f"{source.name}: unsupported file type; use {', '.join(sorted(SUFFIXES))}")
+        raise BadDocument(
+            f"{source.name}: unsupported file type; use {', '.join(sorted(SUFFIXES))}"
+        )
     existing = load_manifest(corpus_dir)
     if any(m.id == meta.id for m in existing):
         raise ManifestError(f"a document with id {meta.id!r} is already listed")

@@ -9,12 +9,20 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from index.errors import IndexError_
+from eval.dataset import DatasetError
+from index.errors import IndexStageError
 from ingest.errors import IngestError
 from service.settings import Settings, SettingsError, get_settings
 
-KNOWN_ERRORS: tuple[type[Exception], ...] = (IngestError, IndexError_, SettingsError)
+KNOWN_ERRORS: tuple[type[Exception], ...] = (
+    IngestError,
+    IndexStageError,
+    SettingsError,
+    DatasetError,
+    OSError,
+)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,8 +37,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"Loading model {settings.model or 'all-MiniLM-L6-v2 (bundled)'}...", file=sys.stderr)
     encoder = load_encoder(settings.model)
-    summary = ingest(corpus, settings.data_dir, encoder, load_rules(), progress=not args.quiet,
-                     rebuild=args.rebuild)  # fmt: skip
+    summary = ingest(
+        corpus,
+        settings.data_dir,
+        encoder,
+        load_rules(),
+        progress=not args.quiet,
+        rebuild=args.rebuild,
+    )
     for problem in summary.problems:
         print(f"Skipped {problem.document}: {problem.message}", file=sys.stderr)
     state = "published" if summary.published else "unchanged, still serving"
@@ -57,8 +71,10 @@ def _explain(corpus: Path, target: str) -> int:
         raise ManifestError(f"no document {target!r} in {corpus}/manifest.toml")
     meta = metas[0]
     result = clean(read(resolve_file(corpus, meta.file)), load_rules(), meta.title, meta.aliases)
-    print(f"{meta.id}: kept {len(result.lines)} lines ({len(result.text):,} characters), "
-          f"dropped {len(result.dropped)} pieces")  # fmt: skip
+    print(
+        f"{meta.id}: kept {len(result.lines)} lines ({len(result.text):,} characters), "
+        f"dropped {len(result.dropped)} pieces"
+    )
     for d in result.dropped:
         print(f"  line {d.line:>4}  {d.reason:<34} {d.text[:90]!r}")
     return 0
@@ -84,8 +100,10 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not passages:
         print("No passages found.")
     for n, p in enumerate(passages, 1):
-        print(f"{n}. {p.document_id} [{p.start}:{p.end}]  score {p.score:.4f}  "
-              f"(dense {p.dense_score:.3f})\n   § {p.section}\n   {p.text}\n")  # fmt: skip
+        print(
+            f"{n}. {p.document_id} [{p.start}:{p.end}]  score {p.score:.4f}  "
+            f"(dense {p.dense_score:.3f})\n   § {p.section}\n   {p.text}\n"
+        )
     return 0
 
 
@@ -109,8 +127,16 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.corpus import add_to_corpus
     from ingest.types import Meta
 
-    meta = Meta(id=args.id, file="", title=args.title, publisher=args.publisher, kind=args.kind,
-                published=args.published, url=args.url, licence=args.licence)  # fmt: skip
+    meta = Meta(
+        id=args.id,
+        file="",
+        title=args.title,
+        publisher=args.publisher,
+        kind=args.kind,
+        published=args.published,
+        url=args.url,
+        licence=args.licence,
+    )
     stored = add_to_corpus(settings.corpus_dir, Path(args.file), meta)
     print(f"Added {stored.id} as {stored.file}")
     if args.no_ingest:
@@ -118,6 +144,79 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_ingest(
         argparse.Namespace(corpus=None, explain=None, quiet=False, rebuild=False), settings
     )
+
+
+def _engine(settings: Settings, threshold: float | None = None) -> Any:
+    from index.encoder import load_encoder
+    from service.engine import Engine
+
+    return Engine(settings.data_dir, load_encoder(settings.model), threshold)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer a question with cited source sentences (or say the sources do not cover it)."""
+    result = _engine(settings).ask(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(asdict(result), indent=2, ensure_ascii=False))
+        return 0
+    print(result.answer + "\n")
+    if result.sources_disagree:
+        print("Note: the sources disagree on this.\n")
+    for c in result.citations:
+        print(f"[{c.n}] {c.title} ({c.document_id} [{c.start}:{c.end}], § {c.section})")
+    print(f"\n{result.notice}")
+    timings = ", ".join(f"{k} {v:.1f} ms" for k, v in result.timings_ms.items())
+    print(
+        f"\n{result.took_ms:.1f} ms ({timings}); support {result.support:.3f}; "
+        f"index {result.index_version}"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Measure grounding, citations, abstention and retrieval on a question set; gate on it."""
+    from eval import dataset
+    from eval.evaluate import calibrate, evaluate, save_calibration
+    from eval.run import HttpAnswerer, LocalAnswerer
+
+    path = Path(args.dataset) if args.dataset else dataset.DEFAULT
+    questions = dataset.load(path)
+    answerer: Any = (
+        HttpAnswerer(args.url)
+        if args.url
+        else LocalAnswerer(_engine(settings, 0.0 if args.calibrate else None))
+    )
+    if args.calibrate:
+        record = calibrate(questions, answerer, path.name, progress=not args.quiet)
+        save_calibration(record)
+        print(json.dumps(record, indent=2))
+        return 0
+    from eval.report import summary_table, write_report
+
+    modes = ["hybrid"] if args.url else [m.strip() for m in args.modes.split(",") if m.strip()]
+    meta = {
+        "dataset": str(path),
+        "threshold": None if args.url else answerer.engine.threshold,
+        "index_version": None if args.url else answerer.engine.state.generation.name,
+    }
+    report = evaluate(
+        questions,
+        answerer,
+        split=args.split,
+        modes=modes,
+        thresholds=Path(args.thresholds),
+        progress=not args.quiet,
+        meta=meta,
+    )
+    print(summary_table(report))
+    if args.report:
+        json_path, html_path = write_report(report, Path(args.report))
+        print(f"\nWrote {json_path} and {html_path}")
+    failures = report["gate"]["failures"]
+    if failures:
+        print("Error: the release gate failed:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -156,6 +255,32 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--licence")
     p.add_argument("--no-ingest", action="store_true", help="only add; ingest later")
     p.set_defaults(run=cmd_add)
+
+    p = sub.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 6)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
+    p.add_argument("dataset", nargs="?", help="JSONL or CSV (default eval/data/questions.jsonl)")
+    p.add_argument("--split", choices=("dev", "test", "all"), default="test")
+    p.add_argument(
+        "--thresholds",
+        default=str(Path(__file__).resolve().parents[1] / "eval" / "thresholds.toml"),
+        help="gate bounds (TOML)",
+    )
+    p.add_argument("--report", metavar="DIR", help="write report.json and report.html here")
+    p.add_argument("--url", help="evaluate a running server instead of the in-process pipeline")
+    p.add_argument("--modes", default="hybrid,dense,lexical", help="retrieval modes to compare")
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="calibrate the abstention threshold on the dev split and save it",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=cmd_eval)
     return top
 
 

@@ -23,6 +23,8 @@ from service.types import Answer, AnswerSentence, Citation
 W_DENSE = 0.6
 W_TERMS = 0.3
 W_PASSAGE = 0.05
+W_CONTEXT = 0.35
+LEAD_IN_PENALTY = 0.2
 TYPE_BONUS = 0.08
 QUESTION_PENALTY = 0.25
 SHORT_PENALTY = 0.15
@@ -44,6 +46,8 @@ _FILLER = re.compile(
     r"^(?:imagine|think of|think about|let’s|let's|sounds|so,|well,|now,|here’s|here's|ever )",
     re.IGNORECASE,
 )
+# Sentences that lean on the one before them ("That’s basically what ... is.").
+_REFERENTIAL = re.compile(r"^(?:that’s|that's|this is|these|those|it’s|it's|they|such)\b", re.I)
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen)\b", re.I)
 _DATE = re.compile(
     r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
@@ -63,12 +67,17 @@ QUESTION_TYPES = ("when", "how_many", "who", "definition", "why", "list", "other
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A sentence from a retrieved passage, with its similarity to the question."""
+    """A sentence from a retrieved passage, with its similarity to the question.
+
+    `context` is the similarity of the sentence's chunk (section heading included): a
+    list item such as "Supervision: ICE oversees ..." means little without its section.
+    """
 
     row: int
     sentence: Sentence
     dense: float
     passage_rank: int
+    context: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,22 +127,32 @@ def question_type(question: str) -> str:
 def candidates(
     sentences: Sequence[Sentence],
     sentence_vectors: Vectors,
+    chunk_vectors: Vectors,
+    chunk_of: Sequence[int],
     chunk_spans: Sequence[tuple[int, int]],
     passage_rows: Sequence[int],
+    sentence_rows: Sequence[int],
     query_vector: Vectors,
 ) -> list[Candidate]:
-    """Given retrieved chunk rows (best first), return their sentences as candidates."""
-    rows: list[tuple[int, int]] = []
+    """Given retrieved chunk rows (best first) and directly retrieved sentence rows,
+    return the sentences of both as candidates (each once, at its best passage rank)."""
+    rank_of: dict[int, int] = {}
     for rank, chunk_row in enumerate(passage_rows):
         first, last = chunk_spans[chunk_row]
-        rows.extend((row, rank) for row in range(first, last + 1))
-    if not rows:
+        for row in range(first, last + 1):
+            rank_of.setdefault(row, rank)
+    for row in sentence_rows:
+        rank_of.setdefault(int(row), len(passage_rows))
+    if not rank_of:
         return []
-    index = np.asarray([r for r, _ in rows], dtype=np.int64)
+    rows = list(rank_of)
+    index = np.asarray(rows, dtype=np.int64)
     dense = np.asarray(sentence_vectors[index] @ query_vector, dtype=np.float32)
+    chunks = np.asarray([chunk_of[r] for r in rows], dtype=np.int64)
+    context = np.asarray(chunk_vectors[chunks] @ query_vector, dtype=np.float32)
     return [
-        Candidate(row, sentences[row], float(d), rank)
-        for (row, rank), d in zip(rows, dense, strict=True)
+        Candidate(row, sentences[row], float(d), rank_of[row], float(c))
+        for row, d, c in zip(rows, dense, context, strict=True)
     ]
 
 
@@ -145,14 +164,17 @@ def score(question: str, qtype: str, pool: Sequence[Candidate]) -> list[Scored]:
         text = c.sentence.text
         have = terms(text)
         coverage = len(wanted & have) / len(wanted) if wanted else 0.0
-        value = W_DENSE * c.dense + W_TERMS * coverage + W_PASSAGE / (1 + c.passage_rank)
+        dense = (1 - W_CONTEXT) * c.dense + W_CONTEXT * max(c.context, c.dense)
+        value = W_DENSE * dense + W_TERMS * coverage + W_PASSAGE / (1 + c.passage_rank)
         value += TYPE_BONUS * _fits(qtype, c.sentence)
         if text.endswith("?"):
             value -= QUESTION_PENALTY
         if len(text.split()) < 6:
             value -= SHORT_PENALTY
-        if _FILLER.match(text):
+        if _FILLER.match(text) or _REFERENTIAL.match(text):
             value -= FILLER_PENALTY
+        if text.endswith(":"):
+            value -= LEAD_IN_PENALTY
         scored.append(Scored(c, value, coverage, have))
     return sorted(scored, key=lambda s: (-s.score, s.candidate.row))
 
@@ -266,23 +288,65 @@ def compose(
     scored = score(search_question, qtype, pool)
     support = scored[0].score if scored else 0.0
     if support < threshold:
-        return Answer(question, not_covered, True, "not_covered", (), (), False, notice,
-                      language, urgent, index_version, 0.0, support)  # fmt: skip
+        return Answer(
+            question,
+            not_covered,
+            True,
+            "not_covered",
+            (),
+            (),
+            False,
+            notice,
+            language,
+            urgent,
+            index_version,
+            0.0,
+            support,
+        )
     chosen = select(scored, qtype)
     clash = find_disagreement(chosen, scored, threshold)
     if clash is not None and clash[1] not in chosen:
-        chosen = [*chosen[: MAX_SENTENCES - 1], clash[1]] if len(chosen) >= MAX_SENTENCES else [
-            *chosen, clash[1]]  # fmt: skip
+        chosen = (
+            [*chosen[: MAX_SENTENCES - 1], clash[1]]
+            if len(chosen) >= MAX_SENTENCES
+            else [*chosen, clash[1]]
+        )
     citations: list[Citation] = []
     sentences: list[AnswerSentence] = []
     for s in chosen:
         sentence = s.candidate.sentence
         doc = documents[sentence.document_id]
         n = len(citations) + 1
-        citations.append(Citation(n, sentence.document_id, doc.title, doc.publisher, doc.url,
-                                  doc.kind, doc.published, sentence.section, sentence.text,
-                                  sentence.start, sentence.end, round(s.score, 4)))  # fmt: skip
+        citations.append(
+            Citation(
+                n,
+                sentence.document_id,
+                doc.title,
+                doc.publisher,
+                doc.url,
+                doc.kind,
+                doc.published,
+                sentence.section,
+                sentence.text,
+                sentence.start,
+                sentence.end,
+                round(s.score, 4),
+            )
+        )
         sentences.append(AnswerSentence(sentence.text, (n,)))
     text = " ".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
-    return Answer(question, text, False, None, tuple(sentences), tuple(citations),
-                  clash is not None, notice, language, urgent, index_version, 0.0, support)  # fmt: skip
+    return Answer(
+        question,
+        text,
+        False,
+        None,
+        tuple(sentences),
+        tuple(citations),
+        clash is not None,
+        notice,
+        language,
+        urgent,
+        index_version,
+        0.0,
+        support,
+    )

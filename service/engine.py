@@ -20,6 +20,8 @@ from service import language, safety
 from service.types import Answer
 
 DEFAULT_K = 6
+# Sentences retrieved directly by similarity, besides those of the retrieved chunks.
+SENTENCE_CANDIDATES = 20
 # How often a request may look at CURRENT for a newly published generation.
 RELOAD_CHECK_S = 0.5
 
@@ -99,8 +101,16 @@ class Engine:
         encoded = time.perf_counter()
         passages = state.searcher.search(query, k or DEFAULT_K, filters, mode, query_vector=vector)
         retrieved = time.perf_counter()
+        sentence_rows = state.searcher.similar_sentences(vector, SENTENCE_CANDIDATES)
         pool = composer.candidates(
-            gen.sentences, gen.sentence_vectors, gen.chunk_spans, [p.row for p in passages], vector
+            gen.sentences,
+            gen.sentence_vectors,
+            gen.chunk_vectors,
+            gen.sentence_chunk,
+            gen.chunk_spans,
+            [p.row for p in passages],
+            sentence_rows,
+            vector,
         )
         urgent = safety.is_urgent(question)
         topics = sorted(d.title for d in gen.documents.values())

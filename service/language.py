@@ -62,7 +62,7 @@ def expand_spanish(question: str) -> str:
                 break
         else:
             token = original[i] if i < len(original) else words[i]
-            if any(ch.isdigit() for ch in token) or token[:1].isupper() and i > 0:
+            if any(ch.isdigit() for ch in token) or (token[:1].isupper() and i > 0):
                 out.append(token)
             i += 1
     return " ".join(out)
