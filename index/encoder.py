@@ -18,8 +18,11 @@ BATCH_SIZE = 64
 class Encoder(Protocol):
     """Turns texts into L2-normalised float32 vectors, one row per text."""
 
-    name: str
-    dimension: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> Vectors: ...
 
@@ -79,6 +82,29 @@ def _model_name(model: str) -> str:
     if path.is_dir() and path.resolve() == bundled:
         return "sentence-transformers/all-MiniLM-L6-v2"
     return model
+
+
+class LazyEncoder:
+    """An encoder that loads its model on first use: an ingest that finds nothing changed
+    never pays the seconds a model load takes."""
+
+    def __init__(self, model: str | None) -> None:
+        self._model = model or str(bundled_model_path())
+        self.name = _model_name(self._model)
+        self._loaded: SentenceTransformerEncoder | None = None
+
+    def _encoder(self) -> SentenceTransformerEncoder:
+        if self._loaded is None:
+            self._loaded = SentenceTransformerEncoder(self._model)
+        return self._loaded
+
+    @property
+    def dimension(self) -> int:
+        return self._encoder().dimension
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> Vectors:
+        """Given texts, return their normalised embeddings (loading the model if needed)."""
+        return self._encoder().encode(texts, progress)
 
 
 def load_encoder(model: str | None) -> Encoder:

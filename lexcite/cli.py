@@ -33,10 +33,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.explain:
         return _explain(corpus, args.explain)
     from index.build import ingest
-    from index.encoder import load_encoder
+    from index.encoder import LazyEncoder
 
-    print(f"Loading model {settings.model or 'all-MiniLM-L6-v2 (bundled)'}...", file=sys.stderr)
-    encoder = load_encoder(settings.model)
+    encoder = LazyEncoder(settings.model)
     summary = ingest(
         corpus,
         settings.data_dir,
@@ -216,6 +215,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if failures:
         print("Error: the release gate failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the HTTP API and the web pages (uvicorn) until interrupted."""
+    from service.app import serve
+
+    serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
