@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test check lint types fast browser-deps clean
+.PHONY: install run test check lint types fast gate browser-deps clean
 
 install: $(VENV)/.installed
 
@@ -29,9 +29,18 @@ types: install
 fast: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# Everything CI runs: lint, types and every test marker.
+# Everything CI runs: lint, types, every test marker, and the evaluation gate.
 test: install browser-deps lint types
 	$(BIN)/pytest -q -m '' $(PYTEST_ARGS)
+	$(MAKE) gate
+
+# The release gate: index the bundled corpus afresh and evaluate the test split against
+# eval/thresholds.toml (exits non-zero when a bound fails).
+GATE_DIR := build/gate
+gate: install
+	rm -rf $(GATE_DIR)
+	LEXCITE_DATA_DIR=$(GATE_DIR)/data $(BIN)/lexcite ingest --quiet
+	LEXCITE_DATA_DIR=$(GATE_DIR)/data $(BIN)/lexcite eval --split test --quiet --report $(GATE_DIR)/report
 
 check: lint types fast
 

@@ -29,22 +29,24 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 METRICS = tuple(key for _, keys in GROUPS for key in keys)
 LOWER_IS_BETTER = frozenset({"clutter_leakage", "false_abstention", "p50", "p95"})
 MODE_ORDER = ("hybrid", "dense", "lexical")
+BEST = ' class="best"'  # marks the best mode of a headline row
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with any colour vision.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
-BLUE, ORANGE, GREEN, RED = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[5]
+BLUE, GREEN, RED = PALETTE[0], PALETTE[2], PALETTE[5]
 DASH = "5 4"
-# Charts are drawn in a 480-unit-wide viewBox: at a 400px phone width the 12-unit text
-# still renders at about 9px, and on a desktop two charts sit side by side.
+# Charts are drawn in a 480-unit-wide viewBox: at a 400px phone width the 13-unit text
+# still renders at about 10px, and on a desktop two charts sit side by side.
 CHART_WIDTH = 480.0
-CHAR_WIDTH = 7.0  # rough advance of a 12px system-ui glyph, for laying out legends
+CHAR_WIDTH = 7.5  # rough advance of a 13px system-ui glyph, for laying out legends
 
 
 def summary_table(report: Mapping[str, Any]) -> str:
     """Given a report, return its headline figures as a plain-text table for the terminal."""
     modes = _modes(report)
     header = ["metric", *modes]
-    rows = [[key, *(_estimate_text(_summary(report, m).get(key)) for m in modes)]
-            for key in METRICS]  # fmt: skip
+    rows = [
+        [key, *(_estimate_text(_summary(report, m).get(key)) for m in modes)] for key in METRICS
+    ]
     for q in ("p50", "p95"):
         latency = [f"{_ms(_summary(report, m)['latency_ms'][q]):>6}" for m in modes]
         rows.append([f"latency {q}", *latency])
@@ -55,8 +57,10 @@ def summary_table(report: Mapping[str, Any]) -> str:
 
     failures = report["gate"]["failures"]
     gate = ["GATE: FAIL", *(f"  - {f}" for f in failures)] if failures else ["GATE: PASS"]
-    title = (f"lexcite eval: {report.get('dataset', '–')} split={report.get('split', '–')} "
-             f"threshold={_num_text(report.get('threshold'))}")  # fmt: skip
+    title = (
+        f"lexcite eval: {report.get('dataset', '–')} split={report.get('split', '–')} "
+        f"threshold={_num_text(report.get('threshold'))}"
+    )
     rule = "-" * len(line(header))
     return "\n".join([title, "", line(header), rule, *map(line, rows), rule, *gate]) + "\n"
 
@@ -69,17 +73,30 @@ def render_html(report: Mapping[str, Any]) -> str:
     threshold = _num(report.get("threshold"))
     sweep = report.get("sweep") or []
     charts = [
-        _figure(_kind_chart(report, modes), "Share of questions answered right, per kind: "
-                "the gold sentence cited, or a correct abstention."),
-        _figure(_support_histogram(rows, threshold), f"Support score of each {_e(main)} "
-                "answer; the system abstains below the threshold."),
-        _figure(_pr_chart(sweep, threshold), "Abstention precision against recall as the "
-                "threshold sweeps over the observed support scores."),
-        _figure(_sweep_chart(sweep, threshold), "Abstention recall, precision and the "
-                "false-abstention rate (answerable questions refused) against the threshold."),
-    ]  # fmt: skip
+        _figure(
+            _kind_chart(report, modes),
+            "Share of questions answered right, per kind: "
+            "the gold sentence cited, or a correct abstention.",
+        ),
+        _figure(
+            _support_histogram(rows, threshold),
+            f"Support score of each {_e(main)} answer; the system abstains below the threshold.",
+        ),
+        _figure(
+            _pr_chart(sweep, threshold),
+            "Abstention precision against recall as the "
+            "threshold sweeps over the observed support scores.",
+        ),
+        _figure(
+            _sweep_chart(sweep, threshold),
+            "Abstention recall, precision and the "
+            "false-abstention rate (answerable questions refused) against the threshold.",
+        ),
+    ]
     wrong = [(r, p) for r in rows if (p := _problems(r))]
-    failures = "".join(_failure(r, p) for r, p in wrong) or "<p>None: every question went right.</p>"
+    failures = (
+        "".join(_failure(r, p) for r, p in wrong) or "<p>None: every question went right.</p>"
+    )
     title = f"lexcite evaluation: {report.get('dataset', '')} ({report.get('split', '')})"
     return f"""<!doctype html>
 <html lang="en">
@@ -97,7 +114,8 @@ def render_html(report: Mapping[str, Any]) -> str:
 The best mode per row is in bold; <i>lower is better</i> where marked.</p>
 <div class="scroll">{_headline_table(report, modes)}</div></section>
 <section id="charts"><h2>Charts</h2><div class="charts">{"".join(charts)}</div></section>
-<section id="failures"><h2>Failures ({_e(main)}, {len(wrong)} of {len(rows)})</h2>{failures}</section>
+<section id="failures"><h2>Failures ({_e(main)}, {len(wrong)} of {len(rows)})</h2>
+{failures}</section>
 </main>
 </body>
 </html>
@@ -194,8 +212,10 @@ def _problems(row: Mapping[str, Any]) -> list[str]:
         out.append("gold sentence not cited")
     elif not row["answerable"] and not row["abstained"]:
         out.append("answered, but the sources do not answer it")
-    for key, what in (("sentences_supported", "unsupported sentence"),
-                      ("citations_exact", "inexact citation")):  # fmt: skip
+    for key, what in (
+        ("sentences_supported", "unsupported sentence"),
+        ("citations_exact", "inexact citation"),
+    ):
         if bad := sum(not ok for ok in row.get(key, [])):
             out.append(f"{bad} {what}{'s' if bad > 1 else ''}")
     if dirty := sum(map(bool, row.get("citations_clutter", []))):
@@ -209,24 +229,41 @@ def _problems(row: Mapping[str, Any]) -> list[str]:
 def _header(report: Mapping[str, Any], main: str | None) -> str:
     gate = report["gate"]
     failures = gate["failures"]
-    meta = [("dataset", report.get("dataset")), ("split", report.get("split")),
-            ("created", report.get("created")), ("index version", report.get("index_version")),
-            ("threshold", _num_text(report.get("threshold")))]  # fmt: skip
+    meta = [
+        ("dataset", report.get("dataset")),
+        ("split", report.get("split")),
+        ("created", report.get("created")),
+        ("index version", report.get("index_version")),
+        ("threshold", _num_text(report.get("threshold"))),
+    ]
     if main:
         q = _summary(report, main)["questions"]
-        meta.append(("questions", f"{q['all']} ({q['answerable']} answerable, "
-                                  f"{q['unanswerable']} unanswerable)"))  # fmt: skip
-    items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e('–' if v is None else v)}</dd></div>"
-                    for k, v in meta)  # fmt: skip
-    source = f" against <code>{_e(gate['thresholds_file'])}</code>" if gate.get("thresholds_file") else ""
+        meta.append(
+            (
+                "questions",
+                f"{q['all']} ({q['answerable']} answerable, {q['unanswerable']} unanswerable)",
+            )
+        )
+    items = "".join(
+        f"<div><dt>{_e(k)}</dt><dd>{_e('–' if v is None else v)}</dd></div>" for k, v in meta
+    )
+    source = (
+        f" against <code>{_e(gate['thresholds_file'])}</code>"
+        if gate.get("thresholds_file")
+        else ""
+    )
     if failures:
         listed = "".join(f"<li>{_e(f)}</li>" for f in failures)
         n = len(failures)
-        banner = (f'<div class="gate fail"><strong>Gate: FAIL</strong> {n} check'
-                  f"{'s' if n > 1 else ''} failed{source} ({_e(main)})<ul>{listed}</ul></div>")  # fmt: skip
+        banner = (
+            f'<div class="gate fail"><strong>Gate: FAIL</strong> {n} check'
+            f"{'s' if n > 1 else ''} failed{source} ({_e(main)})<ul>{listed}</ul></div>"
+        )
     else:
-        banner = f'<div class="gate pass"><strong>Gate: PASS</strong> every check passed{source}</div>'
-    return f"<header><h1>lexcite evaluation</h1><dl class=\"meta\">{items}</dl>{banner}</header>"
+        banner = (
+            f'<div class="gate pass"><strong>Gate: PASS</strong> every check passed{source}</div>'
+        )
+    return f'<header><h1>lexcite evaluation</h1><dl class="meta">{items}</dl>{banner}</header>'
 
 
 def _headline_table(report: Mapping[str, Any], modes: Sequence[str]) -> str:
@@ -240,21 +277,28 @@ def _headline_table(report: Mapping[str, Any], modes: Sequence[str]) -> str:
             cells = []
             for est, top in zip(ests, best, strict=True):
                 value, ci, n = _estimate_parts(est)
-                cls = ' class="best"' if top else ""
+                cls = BEST if top else ""
                 # Two unbreakable pieces: at phone width "n=" wraps below the interval.
-                cells.append(f'<td{cls}><span class="v">{value}</span><span class="ci"><span>'
-                             f"{ci}</span> <span>n={n}</span></span></td>")  # fmt: skip
+                cells.append(
+                    f'<td{cls}><span class="v">{value}</span><span class="ci"><span>'
+                    f"{ci}</span> <span>n={n}</span></span></td>"
+                )
             lower = ' <i class="lower">lower is better</i>' if key in LOWER_IS_BETTER else ""
             name = _e(key).replace("_", "_<wbr>")  # break long names only after an underscore
             body.append(f'<tr><th scope="row"><code>{name}</code>{lower}</th>{"".join(cells)}</tr>')
     body.append(f'<tr class="group"><th colspan="{len(modes) + 1}">Latency</th></tr>')
     for q in ("p50", "p95"):
         values = [_num(_summary(report, m)["latency_ms"][q]) for m in modes]
-        cells = [f'<td{" class=best" if top else ""}><span class="v">{_ms(v)}</span></td>'
-                 for v, top in zip(values, _best(values, True), strict=True)]  # fmt: skip
+        best = _best(values, lower=True)
+        cells = [
+            f'<td{BEST if top else ""}><span class="v">{_ms(v)}</span></td>'
+            for v, top in zip(values, best, strict=True)
+        ]
         body.append(f'<tr><th scope="row"><code>latency {q}</code></th>{"".join(cells)}</tr>')
-    return (f'<table class="headline"><thead><tr><th scope="col">metric</th>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")  # fmt: skip
+    return (
+        f'<table class="headline"><thead><tr><th scope="col">metric</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _best(values: Sequence[float], lower: bool) -> list[bool]:
@@ -278,25 +322,38 @@ def _failure(row: Mapping[str, Any], problems: Sequence[str]) -> str:
             tags.append(("bad", "clutter"))
         badges = "".join(f' <span class="tag {cls}">{label}</span>' for cls, label in tags)
         where = f" — {_e(c['section'])}" if c.get("section") else ""
-        cites.append(f"<li><p class=\"src\">[{_e(c.get('n', i + 1))}] <b>{_e(c.get('title', ''))}</b>"
-                     f"{where}<br><code>{_e(c['document_id'])} [{span[1]}:{span[2]}]</code> "
-                     f"score {_num_text(c.get('score'))}{badges}</p>"
-                     f"<blockquote>{_e(c['text'])}</blockquote></li>")  # fmt: skip
-    golds = "".join(f"<li><code>{_e(g['document'])} [{_e(g['start'])}:{_e(g['end'])}]</code> "
-                    f"<q>{_e(g['quote'])}</q></li>" for g in row.get("gold", []))  # fmt: skip
-    facts = [f"support {_num_text(row.get('support'))}",
-             "answerable" if row["answerable"] else "unanswerable",
-             "abstained" if row["abstained"] else "answered"]  # fmt: skip
+        cites.append(
+            f'<li><p class="src">[{_e(c.get("n", i + 1))}] <b>{_e(c.get("title", ""))}</b>'
+            f"{where}<br><code>{_e(c['document_id'])} [{span[1]}:{span[2]}]</code> "
+            f"score {_num_text(c.get('score'))}{badges}</p>"
+            f"<blockquote>{_e(c['text'])}</blockquote></li>"
+        )
+    gold_items = "".join(
+        f"<li><code>{_e(g['document'])} [{_e(g['start'])}:{_e(g['end'])}]</code> "
+        f"<q>{_e(g['quote'])}</q></li>"
+        for g in row.get("gold", [])
+    )
+    facts = [
+        f"support {_num_text(row.get('support'))}",
+        "answerable" if row["answerable"] else "unanswerable",
+        "abstained" if row["abstained"] else "answered",
+    ]
     if row.get("sources_disagree"):
         facts.append("sources disagree")
-    return (f'<article class="failure"><h3><span class="qid">{_e(row["id"])}</span> '
-            f'<span class="tag">{_e(row["kind"])}</span> {_e(row["question"])}</h3>'
-            f'<ul class="problems">{"".join(f"<li>{_e(p)}</li>" for p in problems)}</ul>'
-            f'<p class="facts">{" · ".join(facts)}</p>'
-            f'<h4>Answer</h4><blockquote class="answer">{_e(row.get("answer", ""))}</blockquote>'
-            f'<h4>Cited</h4>{f"<ul class=cites>{chr(10).join(cites)}</ul>" if cites else "<p>nothing</p>"}'
-            f'<h4>Gold</h4>{f"<ul class=gold>{golds}</ul>" if golds else "<p>none: the sources do not answer it</p>"}'
-            f"</article>")  # fmt: skip
+    cited = f'<ul class="cites">{"".join(cites)}</ul>' if cites else "<p>nothing</p>"
+    golds = (
+        f'<ul class="golds">{gold_items}</ul>'
+        if gold_items
+        else "<p>none: the sources do not answer it</p>"
+    )
+    return (
+        f'<article class="failure"><h3><span class="qid">{_e(row["id"])}</span> '
+        f'<span class="tag">{_e(row["kind"])}</span> {_e(row["question"])}</h3>'
+        f'<ul class="problems">{"".join(f"<li>{_e(p)}</li>" for p in problems)}</ul>'
+        f'<p class="facts">{" · ".join(facts)}</p>'
+        f'<h4>Answer</h4><blockquote class="answer">{_e(row.get("answer", ""))}</blockquote>'
+        f"<h4>Cited</h4>{cited}<h4>Gold</h4>{golds}</article>"
+    )
 
 
 def _figure(svg: str, caption: str) -> str:
@@ -330,13 +387,29 @@ class _Plot:
         return self.top + self.height
 
 
+Ticks = Sequence[tuple[float, str]]
+
+
+def _el(tag: str, text: str = "", **attrs: object) -> str:
+    """One SVG element: `class_` and `stroke_width` become class and stroke-width, floats
+    are rounded to 0.1 unit, and attribute values and text are escaped."""
+    pairs = (
+        (k.rstrip("_").replace("_", "-"), f"{v:.1f}" if isinstance(v, float) else v)
+        for k, v in attrs.items()
+    )
+    opening = tag + "".join(f' {k}="{_e(v)}"' for k, v in pairs)
+    return f"<{opening}>{_e(text)}</{tag}>" if text else f"<{opening}/>"
+
+
 def _svg(height: float, label: str, body: Sequence[str]) -> str:
-    return (f'<svg viewBox="0 0 {CHART_WIDTH:.0f} {height:.0f}" role="img" '
-            f'aria-label="{_e(label)}"><title>{_e(label)}</title>{"".join(body)}</svg>')  # fmt: skip
+    return (
+        f'<svg viewBox="0 0 {CHART_WIDTH:.0f} {height:.0f}" role="img" '
+        f'aria-label="{_e(label)}"><title>{_e(label)}</title>{"".join(body)}</svg>'
+    )
 
 
 def _ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[float]:
-    """Round tick values covering [lo, hi]: steps of 1, 2, 2.5 or 5 times a power of ten."""
+    """Round tick values within [lo, hi]: steps of 1, 2, 2.5 or 5 times a power of ten."""
     raw = max((hi - lo) / count, 1e-9)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
@@ -345,88 +418,91 @@ def _ticks(lo: float, hi: float, count: int = 5, integer: bool = False) -> list[
     return [round(i * step, 10) for i in range(first, math.floor(hi / step + 1e-9) + 1)]
 
 
-def _axes(p: _Plot, xticks: Sequence[tuple[float, str]], yticks: Sequence[tuple[float, str]],
-          xlabel: str, ylabel: str) -> list[str]:  # fmt: skip
-    """Gridlines, tick labels, axis lines and axis titles for a plot area."""
-    out = []
-    for v, text in yticks:
-        y = p.y(v)
-        out.append(f'<line class="grid" x1="{p.left:.1f}" x2="{p.left + p.width:.1f}" '
-                   f'y1="{y:.1f}" y2="{y:.1f}"/><text x="{p.left - 6:.1f}" y="{y + 4:.1f}" '
-                   f'text-anchor="end">{_e(text)}</text>')  # fmt: skip
-    for v, text in xticks:
-        x = p.x(v)
-        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{p.top:.1f}" '
-                   f'y2="{p.bottom:.1f}"/><text x="{x:.1f}" y="{p.bottom + 16:.1f}" '
-                   f'text-anchor="middle">{_e(text)}</text>')  # fmt: skip
-    out.append(f'<path class="axis" d="M{p.left:.1f} {p.top:.1f}V{p.bottom:.1f}'
-               f'H{p.left + p.width:.1f}"/>')  # fmt: skip
-    out.append(f'<text class="title" x="{p.left + p.width / 2:.1f}" y="{p.bottom + 36:.1f}" '
-               f'text-anchor="middle">{_e(xlabel)}</text>')  # fmt: skip
-    cy = p.top + p.height / 2
-    out.append(f'<text class="title" transform="translate(14 {cy:.1f}) rotate(-90)" '
-               f'text-anchor="middle">{_e(ylabel)}</text>')  # fmt: skip
-    return out
+PERCENT_TICKS = [(v, f"{100 * v:.0f}%") for v in (0, 0.25, 0.5, 0.75, 1)]
 
 
-def _legend(items: Sequence[tuple[str, str, str]], left: float, top: float) -> tuple[str, float]:
+def _legend(items: Sequence[tuple[str, str, str]], left: float) -> tuple[list[str], float]:
     """Given (label, colour, swatch) items, return a legend that wraps to the chart width
     and the height it takes. A swatch is "rect", "line", "dash" or "ring"."""
-    out, x, row = [], left, 0
+    out: list[str] = []
+    x, y = left, 12.0
     for label, colour, swatch in items:
-        width = 20 + CHAR_WIDTH * len(label) + 14
+        width = 34 + CHAR_WIDTH * len(label)
         if x > left and x + width > CHART_WIDTH:
-            x, row = left, row + 1
-        y = top + 12 + row * 18
+            x, y = left, y + 18
         if swatch == "rect":
-            out.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{colour}"/>')
+            out.append(_el("rect", x=x, y=y - 10, width=12, height=12, fill=colour))
         elif swatch == "ring":
-            out.append(f'<circle cx="{x + 7:.1f}" cy="{y - 4:.1f}" r="5" class="ring"/>')
+            out.append(_el("circle", class_="ring", cx=x + 7, cy=y - 4, r=5))
         else:
-            dash = f' stroke-dasharray="{DASH}"' if swatch == "dash" else ""
-            out.append(f'<line x1="{x:.1f}" x2="{x + 16:.1f}" y1="{y - 4:.1f}" y2="{y - 4:.1f}" '
-                       f'stroke="{colour}" stroke-width="2.5"{dash}/>')  # fmt: skip
-        out.append(f'<text x="{x + 20:.1f}" y="{y:.1f}">{_e(label)}</text>')
+            out.append(_line(x, y - 4, x + 16, y - 4, colour, DASH if swatch == "dash" else "none"))
+        out.append(_el("text", label, x=x + 20, y=y))
         x += width
-    return "".join(out), (row + 1) * 18 + 8
+    return out, y + 20
 
 
-def _percent_ticks() -> list[tuple[float, str]]:
-    return [(v, f"{100 * v:.0f}%") for v in (0, 0.25, 0.5, 0.75, 1)]
+def _axes(p: _Plot, xticks: Ticks, yticks: Ticks, xlabel: str, ylabel: str) -> list[str]:
+    """Given a plot area, its ticks and axis titles, return its grid, axes and labels."""
+    out = []
+    for v, text in yticks:
+        out.append(_el("line", class_="grid", x1=p.left, x2=p.left + p.width, y1=p.y(v), y2=p.y(v)))
+        out.append(_el("text", text, x=p.left - 6, y=p.y(v) + 4, text_anchor="end"))
+    for v, text in xticks:
+        out.append(_el("line", class_="grid", x1=p.x(v), x2=p.x(v), y1=p.top, y2=p.bottom))
+        out.append(_el("text", text, x=p.x(v), y=p.bottom + 16, text_anchor="middle"))
+    corner = f"M{p.left:.1f} {p.top:.1f}V{p.bottom:.1f}H{p.left + p.width:.1f}"
+    middle = p.top + p.height / 2
+    return [
+        *out,
+        _el("path", class_="axis", d=corner),
+        _el("text", xlabel, class_="title", x=p.left + p.width / 2, y=p.bottom + 36),
+        _el("text", ylabel, class_="title", transform=f"translate(14 {middle:.1f}) rotate(-90)"),
+    ]
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, colour: str, dash: str = "none") -> str:
+    return _el("line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=colour, stroke_width=2.5,
+               stroke_dasharray=dash)  # fmt: skip
+
+
+def _threshold_line(p: _Plot, threshold: float) -> str:
+    return _line(p.x(threshold), p.top, p.x(threshold), p.bottom, "#222", DASH)
+
+
+def _threshold_item(threshold: float) -> list[tuple[str, str, str]]:
+    return [] if math.isnan(threshold) else [(f"threshold {_num_text(threshold)}", "#222", "dash")]
 
 
 def _empty(label: str, message: str) -> str:
-    return _svg(60, label, [f'<text x="{CHART_WIDTH / 2:.0f}" y="34" text-anchor="middle">'
-                           f"{_e(message)}</text>"])  # fmt: skip
+    return _svg(60, label, [_el("text", message, x=CHART_WIDTH / 2, y=34, text_anchor="middle")])
 
 
 def _kind_chart(report: Mapping[str, Any], modes: Sequence[str]) -> str:
     """Horizontal grouped bars, one group per question kind and one bar per mode: kind
     names stay readable at phone width, however many kinds the set has."""
     label = "Correct answers per question kind and retrieval mode"
-    kinds = sorted({k for m in modes for k in report["modes"][m]["per_kind"]})
+    per_kind = {m: report["modes"][m]["per_kind"] for m in modes}
+    kinds = sorted({k for m in modes for k in per_kind[m]})
     if not kinds:
         return _empty(label, "no questions")
     colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(modes)}
-    legend, legend_height = _legend([(m, colours[m], "rect") for m in modes], 30, 0)
-    bar, gap, title_height = 12.0, 2.0, 18.0
-    group = title_height + len(modes) * (bar + gap) + 10
-    p = _Plot(30, legend_height + 4, CHART_WIDTH - 30 - 44, len(kinds) * group)
-    out = [legend, *_axes(p, _percent_ticks(), [], "correct (%)", "question kind")]
+    bar, gap, heading = 12.0, 2.0, 18.0
+    group = heading + len(modes) * (bar + gap) + 10
+    legend, top = _legend([(m, colours[m], "rect") for m in modes], 30)
+    p = _Plot(30, top, CHART_WIDTH - 30 - 44, len(kinds) * group)
+    out = [*legend, *_axes(p, PERCENT_TICKS, [], "correct (%)", "question kind")]
     for i, kind in enumerate(kinds):
         top = p.top + i * group
-        n = next(report["modes"][m]["per_kind"][kind]["n"] for m in modes
-                 if kind in report["modes"][m]["per_kind"])  # fmt: skip
-        out.append(f'<text class="kind" x="{p.left + 4:.1f}" y="{top + 14:.1f}">'
-                   f"{_e(kind)} (n={_e(n)})</text>")  # fmt: skip
+        n = next(per_kind[m][kind]["n"] for m in modes if kind in per_kind[m])
+        out.append(_el("text", f"{kind} (n={n})", class_="kind", x=p.left + 4, y=top + 14))
         for j, m in enumerate(modes):
-            value = _num(report["modes"][m]["per_kind"].get(kind, {}).get("correct"))
-            y = top + title_height + j * (bar + gap)
+            value = _num(per_kind[m].get(kind, {}).get("correct"))
+            y = top + heading + j * (bar + gap)
             width = 0.0 if math.isnan(value) else p.x(value) - p.left
-            out.append(f'<rect x="{p.left:.1f}" y="{y:.1f}" width="{width:.1f}" height="{bar}" '
-                       f'fill="{colours[m]}"><title>{_e(m)}: {_pct(value)}</title></rect>'
-                       f'<text class="value" x="{p.left + width + 4:.1f}" y="{y + bar - 2:.1f}">'
-                       f"{_pct(value, 0)}</text>")  # fmt: skip
+            out.append(_el("rect", x=p.left, y=y, width=width, height=bar, fill=colours[m]))
+            out.append(
+                _el("text", _pct(value, 0), class_="value", x=p.left + width + 4, y=y + bar - 2)
+            )
     return _svg(p.bottom + 44, label, out)
 
 
@@ -440,66 +516,65 @@ def _support_histogram(rows: Sequence[Mapping[str, Any]], threshold: float) -> s
     values = [s for s, _ in pairs] + ([] if math.isnan(threshold) else [threshold])
     # Bin edges on multiples of 0.05 so the bins line up with round tick labels.
     lo, hi = math.floor(min(values) * 20) / 20, math.ceil(max(values) * 20) / 20
-    hi = max(hi, lo + 0.05)
-    bins = 20
+    hi, bins = max(hi, lo + 0.05), 20
     counts = {True: [0] * bins, False: [0] * bins}
     for s, answerable in pairs:
         counts[answerable][min(int((s - lo) / (hi - lo) * bins), bins - 1)] += 1
-    top_count = max(max(c) for c in counts.values())
-    yticks = _ticks(0, max(top_count, 1), 4, integer=True)
+    yticks = _ticks(0, max(1, *counts[True], *counts[False]), 4, integer=True)
     items = [("answerable", BLUE, "rect"), ("unanswerable", RED, "rect")]
-    if not math.isnan(threshold):
-        items.append((f"threshold {_num_text(threshold)}", "#222", "dash"))
-    legend, legend_height = _legend(items, 46, 0)
-    p = _Plot(46, legend_height + 4, CHART_WIDTH - 46 - 14, 200, lo, hi, 0, yticks[-1])
-    xticks = [(t, f"{t:g}") for t in _ticks(lo, hi, 5)]
-    out = [legend, *_axes(p, xticks, [(t, f"{t:g}") for t in yticks], "support score",
-                          "questions")]  # fmt: skip
-    step = p.width / bins
+    legend, top = _legend([*items, *_threshold_item(threshold)], 46)
+    p = _Plot(46, top, CHART_WIDTH - 46 - 14, 200, lo, hi, 0, yticks[-1])
+    xticks = [(t, f"{t:g}") for t in _ticks(lo, hi)]
+    out = [
+        *legend,
+        *_axes(p, xticks, [(t, f"{t:g}") for t in yticks], "support score", "questions"),
+    ]
+    half = (p.width / bins - 2) / 2
     for i in range(bins):
         for k, (answerable, colour) in enumerate(((True, BLUE), (False, RED))):
             if count := counts[answerable][i]:
-                x, y = p.left + i * step + 1 + k * (step - 2) / 2, p.y(count)
-                out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{(step - 2) / 2:.1f}" '
-                           f'height="{p.bottom - y:.1f}" fill="{colour}"><title>{count}</title></rect>')  # fmt: skip
+                x, y = p.left + i * p.width / bins + 1 + k * half, p.y(count)
+                out.append(_el("rect", x=x, y=y, width=half, height=p.bottom - y, fill=colour))
     if not math.isnan(threshold):
-        x = p.x(threshold)
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{p.top - 4:.1f}" y2="{p.bottom:.1f}" '
-                   f'stroke="#222" stroke-width="2" stroke-dasharray="{DASH}"/>')  # fmt: skip
+        out.append(_threshold_line(p, threshold))
     return _svg(p.bottom + 44, label, out)
-
-
-def _nearest(sweep: Sequence[Mapping[str, float]], threshold: float) -> Mapping[str, float] | None:
-    if math.isnan(threshold) or not sweep:
-        return None
-    return min(sweep, key=lambda row: abs(row["threshold"] - threshold))
 
 
 def _polyline(p: _Plot, points: Sequence[tuple[float, float]], colour: str) -> str:
     coords = " ".join(f"{p.x(x):.1f},{p.y(y):.1f}" for x, y in points)
-    return f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
+    return _el("polyline", points=coords, fill="none", stroke=colour, stroke_width=2.5)
 
 
 def _pr_chart(sweep: Sequence[Mapping[str, float]], threshold: float) -> str:
-    """Abstention precision against recall; the chosen threshold circled."""
+    """Abstention precision against recall over the sweep; the chosen threshold circled."""
     label = "Abstention precision-recall curve"
     if not sweep:
         return _empty(label, "no threshold sweep in this report")
-    chosen = _nearest(sweep, threshold)
+    rows = sorted(sweep, key=lambda r: r["threshold"])
     items = [("sweep", BLUE, "line")]
+    chosen = (
+        None if math.isnan(threshold) else min(rows, key=lambda r: abs(r["threshold"] - threshold))
+    )
     if chosen:
-        items.append((f"threshold {_num_text(threshold)}: precision {_pct(chosen['precision'], 0)},"
-                      f" recall {_pct(chosen['recall'], 0)}", "", "ring"))  # fmt: skip
-    legend, legend_height = _legend(items, 60, 0)
-    p = _Plot(60, legend_height + 8, CHART_WIDTH - 60 - 16, 220, -0.02, 1.02, -0.02, 1.02)
-    points = [(r["recall"], r["precision"]) for r in sorted(sweep, key=lambda r: r["threshold"])]
-    out = [legend, *_axes(p, _percent_ticks(), _percent_ticks(), "abstention recall",
-                          "abstention precision"), _polyline(p, points, BLUE)]  # fmt: skip
-    out += [f'<circle cx="{p.x(x):.1f}" cy="{p.y(y):.1f}" r="3" fill="{BLUE}"/>'
-            for x, y in sorted(set(points))]  # fmt: skip
+        items.append(
+            (
+                f"threshold {_num_text(threshold)}: precision "
+                f"{_pct(chosen['precision'], 0)}, recall {_pct(chosen['recall'], 0)}",
+                "",
+                "ring",
+            )
+        )
+    legend, top = _legend(items, 60)
+    # A 2% margin around [0, 1] keeps points on the edges (often, with few questions) visible.
+    p = _Plot(60, top, CHART_WIDTH - 60 - 16, 220, -0.02, 1.02, -0.02, 1.02)
+    out = [*legend, *_axes(p, PERCENT_TICKS, PERCENT_TICKS, "abstention recall", "precision")]
+    points = [(r["recall"], r["precision"]) for r in rows]
+    out.append(_polyline(p, points, BLUE))
+    out += [_el("circle", cx=p.x(x), cy=p.y(y), r=3, fill=BLUE) for x, y in sorted(set(points))]
     if chosen:
-        out.append(f'<circle class="ring" cx="{p.x(chosen["recall"]):.1f}" '
-                   f'cy="{p.y(chosen["precision"]):.1f}" r="8"/>')  # fmt: skip
+        out.append(
+            _el("circle", class_="ring", cx=p.x(chosen["recall"]), cy=p.y(chosen["precision"]), r=8)
+        )
     return _svg(p.bottom + 44, label, out)
 
 
@@ -510,24 +585,20 @@ def _sweep_chart(sweep: Sequence[Mapping[str, float]], threshold: float) -> str:
         return _empty(label, "no threshold sweep in this report")
     rows = sorted(sweep, key=lambda r: r["threshold"])
     ts = [r["threshold"] for r in rows] + ([] if math.isnan(threshold) else [threshold])
-    lo, hi = min(ts), max(ts)
-    hi = hi if hi > lo else lo + 1e-3
-    lines = [("recall", "abstention recall", GREEN), ("precision", "abstention precision", BLUE),
-             ("false_abstention", "false abstention", RED)]  # fmt: skip
+    lo, hi = min(ts), max(max(ts), min(ts) + 1e-3)
+    lines = [
+        ("recall", "abstention recall", GREEN),
+        ("precision", "abstention precision", BLUE),
+        ("false_abstention", "false abstention", RED),
+    ]
     items = [(name, colour, "line") for _, name, colour in lines]
+    legend, top = _legend([*items, *_threshold_item(threshold)], 60)
+    p = _Plot(60, top, CHART_WIDTH - 60 - 16, 220, lo, hi, -0.02, 1.02)
+    xticks = [(t, f"{t:g}") for t in _ticks(lo, hi)]
+    out = [*legend, *_axes(p, xticks, PERCENT_TICKS, "threshold (support score)", "rate")]
+    out += [_polyline(p, [(r["threshold"], r[key]) for r in rows], c) for key, _, c in lines]
     if not math.isnan(threshold):
-        items.append((f"threshold {_num_text(threshold)}", "#222", "dash"))
-    legend, legend_height = _legend(items, 60, 0)
-    p = _Plot(60, legend_height + 8, CHART_WIDTH - 60 - 16, 220, lo, hi, -0.02, 1.02)
-    xticks = [(t, f"{t:g}") for t in _ticks(lo, hi, 5)]
-    out = [legend, *_axes(p, xticks, _percent_ticks(), "abstention threshold (support score)",
-                          "rate")]  # fmt: skip
-    out += [_polyline(p, [(r["threshold"], r[key]) for r in rows], colour)
-            for key, _, colour in lines]  # fmt: skip
-    if not math.isnan(threshold):
-        x = p.x(threshold)
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{p.top:.1f}" y2="{p.bottom:.1f}" '
-                   f'stroke="#222" stroke-width="2" stroke-dasharray="{DASH}"/>')  # fmt: skip
+        out.append(_threshold_line(p, threshold))
     return _svg(p.bottom + 44, label, out)
 
 
@@ -553,17 +624,18 @@ code{font:.88em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wr
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;min-width:100%}
 th,td{padding:.35rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 thead th{font-size:.85rem;background:var(--soft)}
-td{text-align:right}th code{overflow-wrap:normal}.v,.ci span,.lower{white-space:nowrap}
+td{text-align:right}th code{overflow-wrap:normal}.v,.ci span{white-space:nowrap}
 tr.group th{background:var(--soft);font-size:.78rem;text-transform:uppercase;
 letter-spacing:.05em;color:var(--muted)}
 .v{display:block}.ci{display:block;font-size:.78rem;color:var(--muted)}
 td.best .v{font-weight:700}.lower{display:block;font-size:.75rem;color:var(--muted)}
-.charts{display:grid;align-items:start;grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr));gap:1.2rem}
+.charts{display:grid;align-items:start;gap:1.2rem;
+grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr))}
 figure{margin:0;padding:.6rem;border:1px solid var(--line);border-radius:8px}
 figcaption{font-size:.85rem;color:var(--muted);margin-top:.3rem}
 svg{display:block;width:100%;height:auto}
-svg text{font-size:12px;fill:var(--ink)}svg text.title{fill:var(--muted)}
-svg text.kind{font-weight:600}svg text.value{font-size:11px}
+svg text{font-size:13px;fill:var(--ink)}svg text.title{fill:var(--muted);text-anchor:middle}
+svg text.kind{font-weight:600}svg text.value{font-size:12px}
 svg .grid{stroke:#eceef1}svg .axis{stroke:#777;fill:none}
 svg .ring{fill:none;stroke:var(--ink);stroke-width:2}
 .failure{border:1px solid var(--line);border-left:5px solid #c5221f;border-radius:8px;
@@ -576,9 +648,10 @@ background:#e8eaed;vertical-align:.1em}.tag.gold{background:#e6f4ea;color:#13733
 .facts{margin:.2rem 0;color:var(--muted);font-size:.88rem}
 blockquote{margin:.2rem 0;padding:.3rem .8rem;border-left:3px solid var(--line);
 background:var(--soft);white-space:pre-wrap;overflow-wrap:anywhere}
-.gold{padding-left:1.3rem;margin:.2rem 0}
+.golds{padding-left:1.3rem;margin:.2rem 0}
 .cites{list-style:none;padding:0;margin:.2rem 0}.cites li{margin-bottom:.5rem}
 .src{margin:0;font-size:.9rem}q{overflow-wrap:anywhere}
-@media (max-width:520px){main{padding:.6rem .6rem 2rem}th,td{padding:.3rem .35rem}
+@media (max-width:520px){main{padding:.6rem .6rem 2rem}th,td{padding:.3rem .25rem}
+table{font-size:.9rem}.ci{font-size:.7rem}
 h1{font-size:1.4rem}.failure{padding:.6rem .7rem}}
 """
