@@ -167,6 +167,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text())
     except (OSError, ValueError) as err:
         raise CorruptIndex(f"{path.name}: manifest unreadable ({err})") from err
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("model"), dict):
+        raise CorruptIndex(f"{path.name}: manifest is malformed")
     if manifest.get("format") != FORMAT:
         raise IndexMismatch(f"{path.name}: format {manifest.get('format')}, expected {FORMAT}")
     return manifest
@@ -174,8 +176,11 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 def verify(path: Path, manifest: dict[str, Any]) -> None:
     """Raise CorruptIndex unless every file matches its size and checksum in the manifest."""
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise CorruptIndex(f"{path.name}: manifest lists no files")
     for name in FILES:
-        expected = manifest["files"].get(name, {})
+        expected = files.get(name, {})
         file = path / name
         if not file.is_file() or file.stat().st_size != expected.get("bytes"):
             raise CorruptIndex(f"{path.name}/{name}: missing or truncated")

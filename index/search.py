@@ -72,9 +72,18 @@ class Searcher:
         """Return the normalised embedding of an already normalised query."""
         return np.asarray(self.encoder.encode([query])[0], dtype=np.float32)
 
-    def similar_sentences(self, vector: Vectors, k: int) -> list[int]:
-        """Return the rows of the k sentences most similar to a query vector."""
-        ids, _ = self.generation.sentence_index.search(vector, k)
+    def similar_sentences(
+        self, vector: Vectors, k: int, filters: Filters | None = None
+    ) -> list[int]:
+        """Return the rows of the k sentences most similar to a query vector that pass
+        the filters (applied inside the vector search, like chunk filters)."""
+        gen = self.generation
+        allowed = None
+        if filters is not None and filters.active:
+            chunks = set(store.filtered_chunk_rows(gen.db, filters))
+            rows = [r for r, c in enumerate(gen.sentence_chunk) if c in chunks]
+            allowed = np.asarray(rows, dtype=np.int64)
+        ids, _ = gen.sentence_index.search(vector, k, allowed)
         return [int(i) for i in ids]
 
     def search(

@@ -25,7 +25,7 @@ _INVISIBLE = re.compile(
 # Flag emoji (regional indicator pairs) decorate state names in one seed ("Texas 🇺🇸,").
 _FLAGS = re.compile("[ \t]*[\U0001f1e6-\U0001f1ff]+")
 _SPACES = re.compile(r"[^\S\n]+")
-_MARKER = re.compile(r"^(?:[•●▪◦·*\-–—]|\d{1,3}[.)])\s+")
+_MARKER = re.compile(r"^(?:[•●▪◦·*+\-–—]|\d{1,3}[.)])\s+")
 _WORD = re.compile(r"\w+")
 _SMALL_WORDS = frozenset(
     "a an and as at but by for from in into is of on or the to vs with your you it its".split()
@@ -68,8 +68,9 @@ def load_rules(path: Path | None = None) -> Rules:
 
 def normalise(line: str) -> str:
     """Given a raw line, return it in NFC with invisible characters removed and spaces folded."""
-    line = unicodedata.normalize("NFC", line)
+    # Invisible characters go first, so marks they separated can compose under NFC.
     line = _INVISIBLE.sub("", line)
+    line = unicodedata.normalize("NFC", line)
     line = _FLAGS.sub("", line)
     return _SPACES.sub(" ", line).strip()
 

@@ -78,13 +78,17 @@ def _meta(entry: Any, n: int, corpus_dir: Path) -> Meta:
     for key in ("id", "file", "title"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise ManifestError(f"{where}: '{key}' is required")
-    if not _ID.match(entry["id"]):
-        raise ManifestError(f"{where}: id {entry['id']!r} must be a lower-case slug (a-z, 0-9, -)")
-    resolve_file(corpus_dir, entry["file"])
+    check_id(entry["id"], where)
     aliases = entry.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise ManifestError(f"{where}: aliases must be a list of strings")
     return Meta(**{**entry, "aliases": tuple(aliases)})
+
+
+def check_id(document_id: str, where: str = "document") -> None:
+    """Raise ManifestError unless an id is a lower-case slug (it names files and URLs)."""
+    if not _ID.match(document_id):
+        raise ManifestError(f"{where}: id {document_id!r} must be a lower-case slug (a-z, 0-9, -)")
 
 
 def resolve_file(corpus_dir: Path, name: str) -> Path:
@@ -116,6 +120,7 @@ def add_to_corpus(corpus_dir: Path, source: Path, meta: Meta) -> Meta:
         raise BadDocument(
             f"{source.name}: unsupported file type; use {', '.join(sorted(SUFFIXES))}"
         )
+    check_id(meta.id)
     existing = load_manifest(corpus_dir)
     if any(m.id == meta.id for m in existing):
         raise ManifestError(f"a document with id {meta.id!r} is already listed")
@@ -128,7 +133,9 @@ def add_to_corpus(corpus_dir: Path, source: Path, meta: Meta) -> Meta:
     entry = {k: v for k, v in asdict(stored).items() if v not in (None, ())}
     entry["aliases"] = list(stored.aliases) if stored.aliases else None
     entry = {k: v for k, v in entry.items() if v is not None}
-    block = tomli_w.dumps({"documents": [entry]})
+    # A [[documents]] header of its own: tomli_w would write a short entry as an inline
+    # array, which would land inside the previous table.
+    block = "[[documents]]\n" + tomli_w.dumps(entry)
     path = corpus_dir / MANIFEST
     _write_atomically(path, path.read_text("utf-8").rstrip("\n") + "\n\n" + block)
     return stored

@@ -88,8 +88,10 @@ def _html_lines(name: str, text: str) -> list[RawLine]:
     lines: list[RawLine] = []
     blocks = tree.css(_HTML_BLOCKS)
     for number, node in enumerate(blocks, 1):
-        if node.css_first(_HTML_BLOCKS) is not None:
-            continue  # a container of other blocks: its leaves are read instead
+        # lexbor's css() includes the node itself: more than one match means the node
+        # contains other blocks, whose leaves are read instead.
+        if len(node.css(_HTML_BLOCKS)) > 1:
+            continue
         content = " ".join((node.text(deep=True, separator=" ") or "").split())
         tag = node.tag or ""
         hint = Hint.HEADING if tag[:1] == "h" and tag[1:].isdigit() else Hint.NONE

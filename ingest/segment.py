@@ -99,7 +99,7 @@ def segment(clean: CleanText, document_id: str, title: str) -> list[Sentence]:
         for start, end in split_sentences(body):
             start, end = line.body_start + start, line.body_start + end
             # List items in the seeds end in a comma ("Reduced crime reporting,"): not quoted.
-            while end > start and clean.text[end - 1] in ",;":
+            while end > start and clean.text[end - 1] in ",; ":
                 end -= 1
             text = clean.text[start:end]
             if not any(ch.isalnum() for ch in text):

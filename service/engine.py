@@ -101,7 +101,7 @@ class Engine:
         encoded = time.perf_counter()
         passages = state.searcher.search(query, k or DEFAULT_K, filters, mode, query_vector=vector)
         retrieved = time.perf_counter()
-        sentence_rows = state.searcher.similar_sentences(vector, SENTENCE_CANDIDATES)
+        sentence_rows = state.searcher.similar_sentences(vector, SENTENCE_CANDIDATES, filters)
         pool = composer.candidates(
             gen.sentences,
             gen.sentence_vectors,
