@@ -99,7 +99,11 @@ def _ingest_locked(
             documents.append(doc)
         if problem is not None:
             problems.append(problem)
-    previous = None if rebuild else _previous(data_dir, encoder.name)
+    loaded = None if rebuild else _previous(data_dir, encoder.name)
+    previous = None if loaded is None else loaded.generation
+    # Serving a fallback because the current generation is corrupt: publish afresh even
+    # when the fallback matches the corpus, so CURRENT names a good generation again.
+    repair = loaded is not None and loaded.degraded
     before = (
         {}
         if previous is None
@@ -131,7 +135,7 @@ def _ingest_locked(
             },
         )
 
-    if previous is not None and previous.manifest.get("corpus_hash") == chash:
+    if previous is not None and not repair and previous.manifest.get("corpus_hash") == chash:
         return summary(previous.name, False, 0, 0)
     if not documents:
         raise IndexStageError("no document could be ingested; nothing was published")
@@ -185,9 +189,9 @@ def _ingest_locked(
     return summary(name, True, embedded, reused)
 
 
-def _previous(data_dir: Path, model: str) -> generation.Generation | None:
+def _previous(data_dir: Path, model: str) -> generation.Loaded | None:
     try:
-        return generation.load_best(data_dir, model).generation
+        return generation.load_best(data_dir, model)
     except NoIndex:
         return None
     except IndexStageError:

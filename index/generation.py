@@ -235,7 +235,15 @@ def load_best(data_dir: Path, model: str | None = None) -> Loaded:
     for name in candidates(data_dir):
         try:
             generation = load(generations_dir(data_dir) / name, model)
-        except (CorruptIndex, IndexMismatch, sqlite3.Error, RuntimeError, ValueError) as err:
+        except (
+            CorruptIndex,
+            IndexMismatch,
+            sqlite3.Error,
+            RuntimeError,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as err:
             problems.append(str(err))
             continue
         return Loaded(generation, degraded=bool(problems), problems=tuple(problems))

@@ -45,15 +45,18 @@ class VectorIndex:
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         params = None
-        if allowed is not None and isinstance(self._index, faiss.IndexHNSWFlat):
-            if len(allowed) <= EXACT_FILTER_LIMIT:
-                # A graph walk only sees allowed ids near the query; a narrow filter could
-                # come back short, so score the allowed rows exactly instead.
-                rows = np.ascontiguousarray(allowed, dtype=np.int64)
-                stored = self._index.reconstruct_batch(rows)
-                scores = stored @ query.reshape(-1)
-                top = np.argsort(-scores, kind="stable")[:k]
-                return rows[top], scores[top].astype(np.float32)
+        if (
+            allowed is not None
+            and isinstance(self._index, faiss.IndexHNSWFlat)
+            and len(allowed) <= EXACT_FILTER_LIMIT
+        ):
+            # A graph walk only sees allowed ids near the query; a narrow filter could
+            # come back short, so score the allowed rows exactly instead.
+            rows = np.ascontiguousarray(allowed, dtype=np.int64)
+            stored = self._index.reconstruct_batch(rows)
+            scores = stored @ query.reshape(-1)
+            top = np.argsort(-scores, kind="stable")[:k]
+            return rows[top], scores[top].astype(np.float32)
         if allowed is not None:
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
             if isinstance(self._index, faiss.IndexHNSWFlat):

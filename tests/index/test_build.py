@@ -409,6 +409,29 @@ def test_ingest_after_corruption_falls_back_and_republishes(
     assert_serving(data_dir, summary.generation)
 
 
+def test_ingest_repairs_a_corrupt_current_even_when_the_fallback_matches_the_corpus(
+    corpus_copy: Path, data_dir: Path, encoder: HashingEncoder, rules: Rules
+) -> None:
+    path = corpus_copy / "documents" / TRUST_FILE
+    original = path.read_text("utf-8")
+    first = build.ingest(corpus_copy, data_dir, encoder, rules)
+    edit_document(corpus_copy)
+    second = build.ingest(corpus_copy, data_dir, encoder, rules)
+    sqlite = generation.generations_dir(data_dir) / second.generation / "meta.sqlite"
+    data = bytearray(sqlite.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    sqlite.write_bytes(bytes(data))
+    path.write_text(original, encoding="utf-8")  # the corpus is the first one again
+    build.ingest(corpus_copy, data_dir, encoder, rules)
+    loaded = generation.load_best(data_dir, MODEL)
+    assert loaded.generation.texts == current_texts(first.generation, data_dir)
+    assert not loaded.degraded
+
+
+def current_texts(name: str, data: Path) -> dict[str, str]:
+    return generation.load(generation.generations_dir(data) / name, MODEL).texts
+
+
 def test_a_second_ingest_waits_for_the_lock(
     corpus_copy: Path, data_dir: Path, encoder: HashingEncoder, rules: Rules
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,6 +157,71 @@ def test_a_bit_flip_in_a_manifest_key_falls_back(two_generations: tuple[Path, st
     json.loads(manifest.read_text())  # still valid JSON
     loaded = generation.load_best(data, MODEL)
     assert (loaded.generation.name, loaded.degraded) == (old, True)
+
+
+def flip_key(manifest: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Rename the key at `path` as one flipped bit in its first letter would."""
+    parent = manifest
+    for key in path[:-1]:
+        parent = parent[key]
+    key = path[-1]
+    parent[chr(ord(key[0]) ^ 0x01) + key[1:]] = parent.pop(key)
+
+
+MODEL_NAME_KEY = pytest.param(("model", "name"), True, id="model.name")
+
+
+@pytest.mark.parametrize(
+    ("path", "matters"),
+    [
+        pytest.param(("format",), True, id="format"),
+        pytest.param(("files",), True, id="files"),
+        pytest.param(("files", "chunks.npy"), True, id="files.chunks.npy"),
+        pytest.param(("files", "meta.sqlite", "bytes"), True, id="files.meta.sqlite.bytes"),
+        pytest.param(("files", "sentences.npy", "sha256"), True, id="files.sentences.npy.sha256"),
+        pytest.param(("model",), True, id="model"),
+        MODEL_NAME_KEY,
+        pytest.param(("model", "dimension"), False, id="model.dimension"),
+        pytest.param(("corpus_hash",), False, id="corpus_hash"),
+        pytest.param(("counts",), False, id="counts"),
+        pytest.param(("name",), False, id="name"),
+    ],
+)
+def test_a_bit_flip_in_any_manifest_key_is_survived(
+    two_generations: tuple[Path, str, str], path: tuple[str, ...], matters: bool
+) -> None:
+    data, old, current = two_generations
+    manifest_path = folder(data, current) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    flip_key(manifest, path)
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    loaded = generation.load_best(data, MODEL)
+    if matters:
+        assert (loaded.generation.name, loaded.degraded) == (old, True)
+    else:
+        assert (loaded.generation.name, loaded.degraded) == (current, False)
+
+
+@pytest.mark.slow
+def test_every_single_bit_flip_in_the_manifest_is_survived(
+    two_generations: tuple[Path, str, str],
+) -> None:
+    data, old, current = two_generations
+    manifest_path = folder(data, current) / "manifest.json"
+    original = manifest_path.read_bytes()
+    crashes = []
+    for position in range(len(original)):
+        flipped = bytearray(original)
+        flipped[position] ^= 0x01
+        manifest_path.write_bytes(bytes(flipped))
+        try:
+            loaded = generation.load_best(data, MODEL)
+        except Exception as err:  # any exception escaping load_best is the failure
+            crashes.append((position, type(err).__name__))
+            continue
+        loaded.generation.db.close()
+        assert loaded.generation.name in (current, old)
+    assert crashes == []
 
 
 def test_no_good_generation_is_an_error(two_generations: tuple[Path, str, str]) -> None:
