@@ -158,7 +158,9 @@ def _threshold_line(p: _Plot, threshold: float) -> str:
 
 
 def _threshold_item(threshold: float) -> list[tuple[str, str, str]]:
-    return [] if math.isnan(threshold) else [(f"threshold {number_text(threshold)}", "#222", "dash")]
+    if math.isnan(threshold):
+        return []
+    return [(f"threshold {number_text(threshold)}", "#222", "dash")]
 
 
 def _empty(label: str, message: str) -> str:
