@@ -26,6 +26,7 @@ W_TERMS = 0.1
 W_PASSAGE = 0.1
 W_CONTEXT = 0.6
 LEAD_IN_PENALTY = 0.2
+ASKED_SHARE = 0.9
 TYPE_BONUS = 0.15
 QUESTION_PENALTY = 0.25
 SHORT_PENALTY = 0.05
@@ -72,6 +73,8 @@ class Candidate:
 
     `context` is the similarity of the sentence's chunk (section heading included): a
     list item such as "Supervision: ICE oversees ..." means little without its section.
+    `asked` is the similarity of the question the text asks just before this sentence
+    ("But why does this misconduct happen? Often, it's due to ..."), or 0.
     """
 
     row: int
@@ -79,6 +82,7 @@ class Candidate:
     dense: float
     passage_rank: int
     context: float = 0.0
+    asked: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,10 @@ def candidates(
             rank_of.setdefault(row, rank)
     for row in sentence_rows:
         rank_of.setdefault(int(row), len(passage_rows))
+    # The text's own questions are answered by the sentence that follows them.
+    for row, rank in list(rank_of.items()):
+        if sentences[row].text.endswith("?") and row + 1 < len(sentences):
+            rank_of.setdefault(row + 1, rank)
     if not rank_of:
         return []
     rows = list(rank_of)
@@ -151,10 +159,27 @@ def candidates(
     dense = np.asarray(sentence_vectors[index] @ query_vector, dtype=np.float32)
     chunks = np.asarray([chunk_of[r] for r in rows], dtype=np.int64)
     context = np.asarray(chunk_vectors[chunks] @ query_vector, dtype=np.float32)
+    asked = [_asked(sentences, sentence_vectors, row, query_vector) for row in rows]
     return [
-        Candidate(row, sentences[row], float(d), rank_of[row], float(c))
-        for row, d, c in zip(rows, dense, context, strict=True)
+        Candidate(row, sentences[row], float(d), rank_of[row], float(c), a)
+        for row, d, c, a in zip(rows, dense, context, asked, strict=True)
     ]
+
+
+def _asked(
+    sentences: Sequence[Sentence], vectors: Vectors, row: int, query_vector: Vectors
+) -> float:
+    """Similarity of the question sentence right before `row` in the same section, or 0."""
+    if row == 0:
+        return 0.0
+    before, this = sentences[row - 1], sentences[row]
+    if (
+        not before.text.endswith("?")
+        or before.document_id != this.document_id
+        or before.section != this.section
+    ):
+        return 0.0
+    return float(vectors[row - 1] @ query_vector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +208,9 @@ def score(
         text = c.sentence.text
         have = terms(text)
         coverage = len(wanted & have) / len(wanted) if wanted else 0.0
-        dense = (1 - w.context) * c.dense + w.context * max(c.context, c.dense)
+        # A sentence answering the text's own question inherits that question's match.
+        own = max(c.dense, ASKED_SHARE * c.asked)
+        dense = (1 - w.context) * own + w.context * max(c.context, own)
         value = w.dense * dense + w.terms * coverage + w.passage / (1 + c.passage_rank)
         value += w.type_bonus * _fits(qtype, c.sentence)
         if text.endswith("?"):

@@ -7,7 +7,7 @@ Run it with `lexcite serve`, or `uvicorn --factory service.app:create_app`.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.errors import Busy, IndexError_, ModelUnavailable, NoIndex
+from index.errors import Busy, IndexStageError, ModelUnavailable, NoIndex
 from ingest.errors import BadDocument, IngestError, ManifestError
 from service import pages, routes
 from service.deps import Runtime, ServiceError
@@ -36,13 +36,17 @@ log = logging.getLogger("lexcite.service")
 STATIC = Path(__file__).parent / "static"
 # `default-src 'self'` with no 'unsafe-inline': a script or handler that corpus text smuggles
 # into a page cannot run even if escaping ever failed.
-CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")  # fmt: skip
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 # Swagger UI is an inline script and assets from a CDN; only /docs (which shows no corpus
 # text) is allowed them.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
-            "https://fastapi.tiangolo.com; frame-ancestors 'none'")  # fmt: skip
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: "
+    "https://fastapi.tiangolo.com; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -53,14 +57,24 @@ DOMAIN_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
     (NoIndex, 503, "no_index"),
     (Busy, 409, "busy"),
     (ModelUnavailable, 503, "model_unavailable"),
-    (IndexError_, 503, "index_unavailable"),
+    (IndexStageError, 503, "index_unavailable"),
     (BadDocument, 400, "bad_document"),
     (ManifestError, 409, "corpus_error"),
     (IngestError, 400, "ingest_error"),
 )
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-              429: "rate_limited"}  # fmt: skip
+# Errors that go away by themselves (an ingest finishing, an index being published).
+TRANSIENT = frozenset({"no_index", "busy", "index_unavailable"})
+RETRY_AFTER_S = 5
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -94,9 +108,14 @@ def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
     """Outermost first: headers on every answer, then CORS, metrics, and the limits."""
     stack = [Middleware(SecurityHeaders)]
     if settings.cors_origins:
-        stack.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                                allow_methods=["GET", "POST", "DELETE"],
-                                allow_headers=["Authorization", "Content-Type"]))  # fmt: skip
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
     return [
         *stack,
         Middleware(MetricsMiddleware, metrics=runtime.metrics),
@@ -132,9 +151,11 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k.lower().encode(), v.encode()) for k, v in
-                         (*SECURITY_HEADERS.items(), ("Content-Security-Policy", csp))
-                         if k.lower().encode() not in names]  # fmt: skip
+                extra = [
+                    (k.lower().encode(), v.encode())
+                    for k, v in (*SECURITY_HEADERS.items(), ("Content-Security-Policy", csp))
+                    if k.lower().encode() not in names
+                ]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
@@ -143,8 +164,11 @@ class SecurityHeaders:
 
 def _handle_errors(app: FastAPI, settings: Settings) -> None:
     """Map every error to the envelope `{"error": {"code", "message"}}`: never a traceback."""
-    hidden = {str(p): label for label, d in (("<data>", settings.data_dir),
-              ("<corpus>", settings.corpus_dir)) for p in (d, d.resolve())}  # fmt: skip
+    hidden = {
+        str(p): label
+        for label, d in (("<data>", settings.data_dir), ("<corpus>", settings.corpus_dir))
+        for p in (d, d.resolve())
+    }
 
     def redact(message: str) -> str:
         for path, label in sorted(hidden.items(), key=lambda item: -len(item[0])):
@@ -171,7 +195,7 @@ def _handle_errors(app: FastAPI, settings: Settings) -> None:
         message = redact(str(exc))
         if isinstance(exc, NoIndex):
             message = "no index has been built yet; an operator must run `lexcite ingest`"
-        headers = {"Retry-After": "5"} if status in (409, 503) and code != "corpus_error" else None
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if code in TRANSIENT else None
         return _error(request, status, code, message, headers)
 
     async def internal(request: Request, exc: Exception) -> Response:
@@ -187,7 +211,7 @@ def _handle_errors(app: FastAPI, settings: Settings) -> None:
 
 
 def _error(
-    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    request: Request, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     """Render an error as the JSON envelope, or as a page for a request that came from one."""
     if pages.wants_html(request):
@@ -196,3 +220,21 @@ def _error(
     # A 500 is rendered outside the middleware stack, so it carries its own headers.
     extra = {**SECURITY_HEADERS, "Content-Security-Policy": CSP} if status == 500 else {}
     return JSONResponse(body.model_dump(), status, headers={**extra, **(headers or {})})
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the app with uvicorn until interrupted (blocking)."""
+    import uvicorn
+
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    else:
+        # Worker processes import the app themselves and read the same environment.
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )

@@ -88,9 +88,7 @@ class BodyLimit:
 class TokenBucket:
     """Per-key token buckets: `rate_per_minute` tokens a minute, bursts up to that many."""
 
-    def __init__(
-        self, rate_per_minute: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, rate_per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity = float(rate_per_minute)
         self.per_second = rate_per_minute / 60.0
         self.clock = clock
@@ -134,9 +132,13 @@ class RateLimit:
         wait = self.buckets.take(client[0] if client else "unknown")
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            await send_error(send, 429, "rate_limited",
-                             f"too many requests; try again in {seconds} s",
-                             {"Retry-After": str(seconds)})  # fmt: skip
+            await send_error(
+                send,
+                429,
+                "rate_limited",
+                f"too many requests; try again in {seconds} s",
+                {"Retry-After": str(seconds)},
+            )
             return
         await self.app(scope, receive, send)
 
@@ -179,8 +181,9 @@ class Timeout:
         expired = True
         task.add_done_callback(_consume)
         task.cancel()
-        await send_error(send, 504, "timeout",
-                         f"the request took longer than {self.seconds:g} s and was stopped")  # fmt: skip
+        await send_error(
+            send, 504, "timeout", f"the request took longer than {self.seconds:g} s and was stopped"
+        )
 
 
 def _consume(task: asyncio.Future[None]) -> None:

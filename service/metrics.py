@@ -24,20 +24,27 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "lexcite_http_requests", "HTTP requests by route template, method and status.",
-            ["route", "method", "status"], registry=self.registry,
-        )  # fmt: skip
+            "lexcite_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
-            "lexcite_http_request_duration_seconds", "Time to answer an HTTP request.",
-            ["route"], buckets=LATENCY_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "lexcite_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.answers = Counter(
             "lexcite_answers", "Questions answered (with citations).", registry=self.registry
         )
         self.abstentions = Counter(
-            "lexcite_abstentions", "Questions the sources did not answer, by reason.",
-            ["reason"], registry=self.registry,
-        )  # fmt: skip
+            "lexcite_abstentions",
+            "Questions the sources did not answer, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.disagreements = Counter(
             "lexcite_disagreements", "Answers whose sources disagree.", registry=self.registry
         )

@@ -7,6 +7,7 @@ work without JavaScript except for staff uploads and deletes, which need the tok
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,8 +19,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from index.errors import NoIndex
-from index.types import Filters
 from index.store import DocumentRow
+from index.types import Filters
 from service.deps import NotFound, Runtime, RuntimeDep
 from service.routes import DocumentId
 from service.schemas import MAX_QUESTION_CHARS
@@ -29,16 +30,27 @@ TEMPLATES = Path(__file__).parent / "templates"
 # Characters of the paragraph shown on each side of a quoted sentence in a source card.
 CONTEXT_CHARS = 400
 LABELS = {
-    "en": {"answer": "Answer", "sources": "Sources", "not_covered": "Not covered by our sources",
-           "disagree": "Our sources disagree on this. Read the quotes and compare them.",
-           "open": "Show in document", "original": "Original page", "ask": "Ask",
-           "question": "Your question"},
-    "es": {"answer": "Respuesta", "sources": "Fuentes",
-           "not_covered": "Nuestras fuentes no tratan este tema",
-           "disagree": "Nuestras fuentes no coinciden en esto. Lea las citas y compárelas.",
-           "open": "Ver en el documento", "original": "Página original", "ask": "Preguntar",
-           "question": "Su pregunta"},
-}  # fmt: skip
+    "en": {
+        "answer": "Answer",
+        "sources": "Sources",
+        "not_covered": "Not covered by our sources",
+        "disagree": "Our sources disagree on this. Read the quotes and compare them.",
+        "open": "Show in document",
+        "original": "Original page",
+        "ask": "Ask",
+        "question": "Your question",
+    },
+    "es": {
+        "answer": "Respuesta",
+        "sources": "Fuentes",
+        "not_covered": "Nuestras fuentes no tratan este tema",
+        "disagree": "Nuestras fuentes no coinciden en esto. Lea las citas y compárelas.",
+        "open": "Ver en el documento",
+        "original": "Página original",
+        "ask": "Preguntar",
+        "question": "Su pregunta",
+    },
+}
 EXAMPLES = (
     "What is a 287(g) agreement?",
     "What is the task force model?",
@@ -115,7 +127,7 @@ def wants_html(request: Request) -> bool:
 
 
 def error_page(
-    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     response = render(request, "error.html", {"status": status, "message": message}, status)
     response.headers.update(headers or {})
@@ -126,9 +138,15 @@ def visitor_view(runtime: Runtime, question: str, answer: Answer | None) -> dict
     """Given a question and its answer, return what the visitors' page shows."""
     lang = answer.language if answer is not None else "en"
     cards = [] if answer is None else [_card(runtime, c) for c in answer.citations]
-    return {"lang": lang, "labels": LABELS.get(lang, LABELS["en"]), "question": question,
-            "answer": answer, "cards": cards, "examples": EXAMPLES,
-            "max_chars": MAX_QUESTION_CHARS}  # fmt: skip
+    return {
+        "lang": lang,
+        "labels": LABELS.get(lang, LABELS["en"]),
+        "question": question,
+        "answer": answer,
+        "cards": cards,
+        "examples": EXAMPLES,
+        "max_chars": MAX_QUESTION_CHARS,
+    }
 
 
 def _card(runtime: Runtime, c: Citation) -> Card:
@@ -175,8 +193,14 @@ def document_view(
         parts = (text[:start], text[start:end], text[end:])
     else:
         parts = (text, "", "")
-    return {"lang": "en", "document": row, "before": parts[0], "mark": parts[1],
-            "after": parts[2], "bad_span": asked and not valid}  # fmt: skip
+    return {
+        "lang": "en",
+        "document": row,
+        "before": parts[0],
+        "mark": parts[1],
+        "after": parts[2],
+        "bad_span": asked and not valid,
+    }
 
 
 def staff_view(runtime: Runtime, q: str, document_id: str, kind: str) -> dict[str, Any]:
@@ -189,9 +213,20 @@ def staff_view(runtime: Runtime, q: str, document_id: str, kind: str) -> dict[st
     kinds = sorted({d.kind for d in documents if d.kind})
     filters = None
     if document_id in ids or kind in kinds:
-        filters = Filters(document_ids=frozenset([document_id]) if document_id in ids else None,
-                          kinds=frozenset([kind]) if kind in kinds else None)  # fmt: skip
+        filters = Filters(
+            document_ids=frozenset([document_id]) if document_id in ids else None,
+            kinds=frozenset([kind]) if kind in kinds else None,
+        )
     results = runtime.search(q, 10, filters) if q and documents else []
-    return {"lang": "en", "generation": generation, "documents": documents, "kinds": kinds,
-            "q": q, "document_id": document_id, "kind": kind, "results": results,
-            "link": document_link, "staff_on": runtime.settings.staff_token is not None}  # fmt: skip
+    return {
+        "lang": "en",
+        "generation": generation,
+        "documents": documents,
+        "kinds": kinds,
+        "q": q,
+        "document_id": document_id,
+        "kind": kind,
+        "results": results,
+        "link": document_link,
+        "staff_on": runtime.settings.staff_token is not None,
+    }

@@ -33,8 +33,9 @@ from service.schemas import (
 )
 
 router = APIRouter()
+# No router prefixes: FastAPI keeps an included route's own path in scope["route"], which
+# is what the metrics label requests with.
 staff = APIRouter(
-    prefix="/v1/documents",
     tags=["staff"],
     dependencies=[Depends(require_staff)],
     responses=error_responses(401, 403, 409, 503),
@@ -42,16 +43,24 @@ staff = APIRouter(
 DocumentId = Annotated[str, Path(pattern=DOCUMENT_ID, max_length=80)]
 
 
-@router.post("/v1/ask", response_model=AskResponse, tags=["answers"],
-             responses=error_responses(413, 422, 429, 503, 504))  # fmt: skip
+@router.post(
+    "/v1/ask",
+    response_model=AskResponse,
+    tags=["answers"],
+    responses=error_responses(413, 422, 429, 503, 504),
+)
 def ask(body: AskRequest, runtime: RuntimeDep) -> AskResponse:
     """Answer a question with verbatim, cited source sentences, or abstain."""
     filters = None if body.filters is None else body.filters.to_filters()
     return AskResponse.from_answer(runtime.ask(body.question, body.k, filters, body.mode))
 
 
-@router.get("/v1/search", response_model=SearchResponse, tags=["answers"],
-            responses=error_responses(422, 429, 503, 504))  # fmt: skip
+@router.get(
+    "/v1/search",
+    response_model=SearchResponse,
+    tags=["answers"],
+    responses=error_responses(422, 429, 503, 504),
+)
 def search(
     runtime: RuntimeDep,
     q: Annotated[Question, Query(description="what to look for")],
@@ -66,26 +75,40 @@ def search(
     return SearchResponse(results=[SearchResult.from_passage(p) for p in passages], took_ms=took)
 
 
-@router.get("/v1/documents", response_model=DocumentList, tags=["documents"],
-            responses=error_responses(429, 503))  # fmt: skip
+@router.get(
+    "/v1/documents",
+    response_model=DocumentList,
+    tags=["documents"],
+    responses=error_responses(429, 503),
+)
 def list_documents(runtime: RuntimeDep) -> DocumentList:
     """List the documents of the generation being served."""
     name, rows = runtime.documents()
     return DocumentList(documents=[DocumentOut.from_row(d) for d in rows], index_version=name)
 
 
-@router.get("/v1/documents/{document_id}", response_model=DocumentDetail, tags=["documents"],
-            responses=error_responses(404, 422, 429, 503))  # fmt: skip
+@router.get(
+    "/v1/documents/{document_id}",
+    response_model=DocumentDetail,
+    tags=["documents"],
+    responses=error_responses(404, 422, 429, 503),
+)
 def get_document(document_id: DocumentId, runtime: RuntimeDep) -> DocumentDetail:
     """Return a document with the cleaned text that citation offsets point into."""
     row, text = runtime.document(document_id)
     return DocumentDetail(**DocumentOut.from_row(row).model_dump(), text=text)
 
 
-@staff.post("", response_model=IngestResponse, status_code=200,
-            responses={201: {"model": IngestResponse, "description": "Added"},
-                       **error_responses(400, 413, 415, 422)},
-            openapi_extra={"requestBody": upload_body()})  # fmt: skip
+@staff.post(
+    "/v1/documents",
+    response_model=IngestResponse,
+    status_code=200,
+    responses={
+        201: {"model": IngestResponse, "description": "Added"},
+        **error_responses(400, 413, 415, 422),
+    },
+    openapi_extra={"requestBody": upload_body()},
+)
 def post_document(upload: UploadDep, runtime: RuntimeDep, response: Response) -> IngestResponse:
     """Add or replace a document (JSON or a multipart file upload) and re-index."""
     result = IngestResponse.from_summary(upload.meta.id, runtime.put_document(upload))
@@ -93,8 +116,11 @@ def post_document(upload: UploadDep, runtime: RuntimeDep, response: Response) ->
     return result
 
 
-@staff.delete("/{document_id}", response_model=IngestResponse,
-              responses=error_responses(404, 422))  # fmt: skip
+@staff.delete(
+    "/v1/documents/{document_id}",
+    response_model=IngestResponse,
+    responses=error_responses(404, 422),
+)
 def delete_document(document_id: DocumentId, runtime: RuntimeDep) -> IngestResponse:
     """Remove a document from the corpus and re-index."""
     return IngestResponse.from_summary(document_id, runtime.delete_document(document_id))
@@ -106,8 +132,12 @@ def healthz() -> Health:
     return Health()
 
 
-@router.get("/readyz", response_model=Ready, tags=["operations"],
-            responses={503: {"model": Ready, "description": "No index loaded"}})  # fmt: skip
+@router.get(
+    "/readyz",
+    response_model=Ready,
+    tags=["operations"],
+    responses={503: {"model": Ready, "description": "No index loaded"}},
+)
 def readyz(runtime: RuntimeDep, response: Response) -> Ready:
     """Ready when a generation is loaded (503 until one is)."""
     name, degraded, documents = runtime.readiness()
@@ -115,8 +145,12 @@ def readyz(runtime: RuntimeDep, response: Response) -> Ready:
     return Ready(ready=bool(name), generation=name, degraded=degraded, documents=documents)
 
 
-@router.get("/metrics", response_class=PlainTextResponse, tags=["operations"],
-            responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}})  # fmt: skip
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    tags=["operations"],
+    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
+)
 def metrics(runtime: RuntimeDep, registry: MetricsDep) -> Response:
     """Prometheus metrics: requests, latency, abstentions and the index version."""
     body = registry.render(*runtime.readiness())
@@ -126,5 +160,7 @@ def metrics(runtime: RuntimeDep, registry: MetricsDep) -> Response:
 def _filters(document_ids: list[str] | None, kinds: list[str] | None) -> Filters | None:
     if not document_ids and not kinds:
         return None
-    return Filters(document_ids=frozenset(document_ids) if document_ids else None,
-                   kinds=frozenset(kinds) if kinds else None)  # fmt: skip
+    return Filters(
+        document_ids=frozenset(document_ids) if document_ids else None,
+        kinds=frozenset(kinds) if kinds else None,
+    )

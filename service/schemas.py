@@ -106,9 +106,20 @@ class CitationOut(BaseModel):
 
     @classmethod
     def from_citation(cls, c: Citation) -> CitationOut:
-        return cls(n=c.n, document_id=c.document_id, title=c.title, publisher=c.publisher,
-                   url=c.url, kind=c.kind, published=c.published, section=c.section,
-                   text=c.text, start=c.start, end=c.end, score=c.score)  # fmt: skip
+        return cls(
+            n=c.n,
+            document_id=c.document_id,
+            title=c.title,
+            publisher=c.publisher,
+            url=c.url,
+            kind=c.kind,
+            published=c.published,
+            section=c.section,
+            text=c.text,
+            start=c.start,
+            end=c.end,
+            score=c.score,
+        )
 
 
 class AskResponse(BaseModel):
@@ -160,9 +171,16 @@ class SearchResult(BaseModel):
 
     @classmethod
     def from_passage(cls, p: Passage) -> SearchResult:
-        return cls(document_id=p.document_id, title=p.title, section=p.section, text=p.text,
-                   start=p.start, end=p.end, score=round(p.score, 6),
-                   dense_score=round(p.dense_score, 6))  # fmt: skip
+        return cls(
+            document_id=p.document_id,
+            title=p.title,
+            section=p.section,
+            text=p.text,
+            start=p.start,
+            end=p.end,
+            score=round(p.score, 6),
+            dense_score=round(p.dense_score, 6),
+        )
 
 
 class SearchResponse(BaseModel):
@@ -186,9 +204,17 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def from_row(cls, d: DocumentRow) -> DocumentOut:
-        return cls(id=d.id, title=d.title, publisher=d.publisher, kind=d.kind, url=d.url,
-                   published=d.published, chunks=d.chunks, sentences=d.sentences,
-                   sha256=d.sha256)  # fmt: skip
+        return cls(
+            id=d.id,
+            title=d.title,
+            publisher=d.publisher,
+            kind=d.kind,
+            url=d.url,
+            published=d.published,
+            chunks=d.chunks,
+            sentences=d.sentences,
+            sha256=d.sha256,
+        )
 
 
 class DocumentDetail(DocumentOut):
@@ -213,9 +239,16 @@ class DocumentFields(Strict):
 
     def to_meta(self) -> Meta:
         """The manifest entry, without a file yet."""
-        return Meta(id=self.id, file="", title=self.title, publisher=self.publisher,
-                    kind=self.kind, published=self.published, url=self.url,
-                    licence=self.licence)  # fmt: skip
+        return Meta(
+            id=self.id,
+            file="",
+            title=self.title,
+            publisher=self.publisher,
+            kind=self.kind,
+            published=self.published,
+            url=self.url,
+            licence=self.licence,
+        )
 
 
 class DocumentIn(DocumentFields):
@@ -228,8 +261,11 @@ class DocumentIn(DocumentFields):
 def upload_body() -> dict[str, object]:
     """The OpenAPI request body of a document upload: JSON, or form fields and a file."""
     form = DocumentFields.model_json_schema()
-    form["properties"]["file"] = {"type": "string", "format": "binary",
-                                  "description": ".txt, .md, .html or .pdf"}  # fmt: skip
+    form["properties"]["file"] = {
+        "type": "string",
+        "format": "binary",
+        "description": ".txt, .md, .html or .pdf",
+    }
     form["required"] = [*form.get("required", []), "file"]
     return {
         "required": True,

@@ -168,9 +168,6 @@ def flip_key(manifest: dict[str, Any], path: tuple[str, ...]) -> None:
     parent[chr(ord(key[0]) ^ 0x01) + key[1:]] = parent.pop(key)
 
 
-MODEL_NAME_KEY = pytest.param(("model", "name"), True, id="model.name")
-
-
 @pytest.mark.parametrize(
     ("path", "matters"),
     [
@@ -180,7 +177,7 @@ MODEL_NAME_KEY = pytest.param(("model", "name"), True, id="model.name")
         pytest.param(("files", "meta.sqlite", "bytes"), True, id="files.meta.sqlite.bytes"),
         pytest.param(("files", "sentences.npy", "sha256"), True, id="files.sentences.npy.sha256"),
         pytest.param(("model",), True, id="model"),
-        MODEL_NAME_KEY,
+        pytest.param(("model", "name"), True, id="model.name"),
         pytest.param(("model", "dimension"), False, id="model.dimension"),
         pytest.param(("corpus_hash",), False, id="corpus_hash"),
         pytest.param(("counts",), False, id="counts"),
