@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +15,8 @@ from index.errors import ModelUnavailable
 from index.types import Vectors
 
 BATCH_SIZE = 64
+
+log = logging.getLogger("lexcite.index")
 
 
 class Encoder(Protocol):
@@ -88,14 +92,15 @@ class LazyEncoder:
     """An encoder that loads its model on first use: an ingest that finds nothing changed
     never pays the seconds a model load takes."""
 
-    def __init__(self, model: str | None) -> None:
+    def __init__(self, model: str | None, cache_dir: Path | None = None) -> None:
         self._model = model or str(bundled_model_path())
+        self._cache_dir = cache_dir
         self.name = _model_name(self._model)
-        self._loaded: SentenceTransformerEncoder | None = None
+        self._loaded: Encoder | None = None
 
-    def _encoder(self) -> SentenceTransformerEncoder:
+    def _encoder(self) -> Encoder:
         if self._loaded is None:
-            self._loaded = SentenceTransformerEncoder(self._model)
+            self._loaded = load_encoder(self._model, self._cache_dir)
         return self._loaded
 
     @property
@@ -107,6 +112,24 @@ class LazyEncoder:
         return self._encoder().encode(texts, progress)
 
 
-def load_encoder(model: str | None) -> Encoder:
-    """Given a model path or name (None: the bundled model), return a loaded encoder."""
-    return SentenceTransformerEncoder(model or str(bundled_model_path()))
+def load_encoder(model: str | None, cache_dir: Path | None = None) -> Encoder:
+    """Given a model path or name (None: the bundled model), return a loaded encoder.
+
+    A local sentence-transformers folder with a BERT-like model runs on ONNX Runtime when
+    it is installed (index/onnx.py: same vectors, several times faster), its graph exported
+    once into `cache_dir` (None: `<project>/data/models`); anything else, or an export that
+    fails, runs on PyTorch through sentence-transformers.
+    """
+    path = model or str(bundled_model_path())
+    if importlib.util.find_spec("onnxruntime") is not None:
+        try:
+            from index import onnx
+
+            return onnx.OnnxEncoder(path, cache_dir)
+        except ImportError as err:
+            log.warning("ONNX Runtime unusable (%s): using PyTorch", err)
+        except ModelUnavailable as err:
+            # NotExportable (a hub id, another architecture) is the expected, quiet case.
+            level = logging.DEBUG if isinstance(err, onnx.NotExportable) else logging.WARNING
+            log.log(level, "%s: using PyTorch", err)
+    return SentenceTransformerEncoder(path)
