@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,35 +115,111 @@ def read_corpus(
 
 def add_to_corpus(corpus_dir: Path, source: Path, meta: Meta) -> Meta:
     """Copy a file into the corpus and list it in the manifest; return the stored entry."""
-    if source.suffix.lower() not in SUFFIXES:
-        raise BadDocument(
-            f"{source.name}: unsupported file type; use {', '.join(sorted(SUFFIXES))}"
-        )
     check_id(meta.id)
-    existing = load_manifest(corpus_dir)
-    if any(m.id == meta.id for m in existing):
+    suffix = source.suffix.lower()
+    if suffix not in SUFFIXES:
+        kinds = ", ".join(sorted(SUFFIXES))
+        raise BadDocument(f"{source.name}: unsupported file type; use {kinds}")
+    if any(m.id == meta.id for m in load_manifest(corpus_dir)):
         raise ManifestError(f"a document with id {meta.id!r} is already listed")
-    target = corpus_dir / "documents" / f"{meta.id}{source.suffix.lower()}"
-    if target.exists():
-        raise ManifestError(f"{target} already exists")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    stored = Meta(**{**asdict(meta), "file": target.relative_to(corpus_dir).as_posix()})
-    entry = {k: v for k, v in asdict(stored).items() if v not in (None, ())}
-    entry["aliases"] = list(stored.aliases) if stored.aliases else None
-    entry = {k: v for k, v in entry.items() if v is not None}
-    # A [[documents]] header of its own: tomli_w would write a short entry as an inline
-    # array, which would land inside the previous table.
-    block = "[[documents]]\n" + tomli_w.dumps(entry)
+    store_document(corpus_dir, meta, suffix, source.read_bytes())
+    return next(m for m in load_manifest(corpus_dir) if m.id == meta.id)
+
+
+# Edits of the manifest go one [[documents]] table at a time and keep the rest verbatim,
+# so staff comments and formatting survive.
+_TABLE = re.compile(r"^[ \t]*\[\[[ \t]*documents[ \t]*\]\]", re.MULTILINE)
+
+
+def store_document(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> None:
+    """Add a document to the corpus, or replace the one with its id; identical: no change."""
+    old = next((m for m in load_manifest(corpus_dir) if m.id == meta.id), None)
+    name = f"documents/{meta.id}{suffix}"
+    if old is not None and Path(old.file).suffix.lower() == suffix:
+        name = old.file
+    # Aliases are cleaning hints kept in the manifest; the API does not send them.
+    new = replace(meta, file=name, aliases=() if old is None else old.aliases)
+    target = resolve_file(corpus_dir, name)
+    old_path = None if old is None else resolve_file(corpus_dir, old.file)
+    if target != old_path and target.exists():
+        raise ManifestError(f"{name} already exists in the corpus")
+    if target.is_file() and target.read_bytes() == data and new == old:
+        return
+    if not (target.is_file() and target.read_bytes() == data):
+        _write_atomically(target, data)
+    try:
+        if new != old:
+            _set_entry(corpus_dir, meta.id, new)
+    except BaseException:
+        if old_path is None:
+            target.unlink(missing_ok=True)
+        raise
+    if old_path is not None and old_path != target:
+        old_path.unlink(missing_ok=True)
+
+
+def remove_document(corpus_dir: Path, document_id: str) -> None:
+    """Remove a document's manifest entry, then its file (unless another entry uses it)."""
+    metas = load_manifest(corpus_dir)
+    meta = next(m for m in metas if m.id == document_id)
+    _set_entry(corpus_dir, document_id, None)
+    if all(m.file != meta.file for m in metas if m.id != document_id):
+        resolve_file(corpus_dir, meta.file).unlink(missing_ok=True)
+
+
+def _set_entry(corpus_dir: Path, document_id: str, entry: Meta | None) -> None:
+    """Add, replace or (given None) remove the [[documents]] table of one document."""
     path = corpus_dir / MANIFEST
-    _write_atomically(path, path.read_text("utf-8").rstrip("\n") + "\n\n" + block)
-    return stored
+    text = path.read_text("utf-8")
+    starts = [m.start() for m in _TABLE.finditer(text)]
+    blocks = list(zip(starts, [*starts[1:], len(text)], strict=True))
+    hits = [(a, b) for a, b in blocks if _block_id(text[a:b]) == document_id]
+    block = "" if entry is None else _entry_toml(entry)
+    if len(hits) == 1:
+        a, b = hits[0]
+        edited = text[:a] + (block + "\n" if block else "") + text[b:]
+    elif not hits and entry is not None:
+        edited = text.rstrip("\n") + "\n\n" + block
+    else:
+        raise ManifestError(f"cannot find the one manifest entry of {document_id!r} to edit")
+    expected = set(_ids(text)) - {document_id} | ({document_id} if entry else set())
+    if sorted(_ids(edited)) != sorted(expected):
+        raise ManifestError(f"editing the manifest entry of {document_id!r} would damage it")
+    _write_atomically(path, (edited.rstrip("\n") + "\n").encode("utf-8"))
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _ids(manifest: str) -> list[str]:
+    return [str(d.get("id")) for d in tomllib.loads(manifest).get("documents", [])]
+
+
+def _block_id(block: str) -> str | None:
+    try:
+        tables = tomllib.loads(block).get("documents")
+    except tomllib.TOMLDecodeError:
+        return None
+    if isinstance(tables, list) and len(tables) == 1 and isinstance(tables[0], dict):
+        found = tables[0].get("id")
+        return found if isinstance(found, str) else None
+    return None
+
+
+def _entry_toml(meta: Meta) -> str:
+    """A document's manifest table: always `[[documents]]`, never an inline table."""
+    entry: dict[str, object] = {k: v for k, v in asdict(meta).items() if v not in (None, ())}
+    if meta.aliases:
+        entry["aliases"] = list(meta.aliases)
+    return "[[documents]]\n" + tomli_w.dumps(entry)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

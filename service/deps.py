@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
-import re
-import tempfile
 import threading
 import time
-import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, cast
 
-import tomli_w
 from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -37,8 +32,7 @@ from index.store import DocumentRow
 from index.types import Filters
 from ingest import read
 from ingest.clean import Rules, load_rules
-from ingest.corpus import MANIFEST, ingest_document, load_manifest, resolve_file
-from ingest.errors import ManifestError
+from ingest.corpus import ingest_document, load_manifest, remove_document, store_document
 from ingest.types import Meta
 from service.engine import Engine
 from service.metrics import Metrics
@@ -305,106 +299,3 @@ def _located(where: str, err: ValidationError) -> list[dict[str, object]]:
 
 def _missing(field: str, message: str) -> dict[str, object]:
     return {"loc": ("body", field), "msg": message, "type": "missing"}
-
-
-# --- corpus edits ----------------------------------------------------------------------
-# ingest.corpus can add a document but not replace or remove one, and its add_to_corpus
-# writes a short entry as an inline array that lands inside the previous table (see the
-# xfail in tests/ingest/test_corpus.py). These edit the manifest one [[documents]] table at
-# a time and keep the rest verbatim. They belong in ingest/corpus.py in the long run.
-
-_TABLE = re.compile(r"^[ \t]*\[\[[ \t]*documents[ \t]*\]\]", re.MULTILINE)
-
-
-def store_document(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> None:
-    """Add a document to the corpus, or replace the one with its id; identical: no change."""
-    old = next((m for m in load_manifest(corpus_dir) if m.id == meta.id), None)
-    name = f"documents/{meta.id}{suffix}"
-    if old is not None and Path(old.file).suffix.lower() == suffix:
-        name = old.file
-    # Aliases are cleaning hints kept in the manifest; the API does not send them.
-    new = replace(meta, file=name, aliases=() if old is None else old.aliases)
-    target = resolve_file(corpus_dir, name)
-    old_path = None if old is None else resolve_file(corpus_dir, old.file)
-    if target != old_path and target.exists():
-        raise ManifestError(f"{name} already exists in the corpus")
-    if target.is_file() and target.read_bytes() == data and new == old:
-        return
-    if not (target.is_file() and target.read_bytes() == data):
-        _write_atomically(target, data)
-    try:
-        if new != old:
-            _set_entry(corpus_dir, meta.id, new)
-    except BaseException:
-        if old_path is None:
-            target.unlink(missing_ok=True)
-        raise
-    if old_path is not None and old_path != target:
-        old_path.unlink(missing_ok=True)
-
-
-def remove_document(corpus_dir: Path, document_id: str) -> None:
-    """Remove a document's manifest entry, then its file (unless another entry uses it)."""
-    metas = load_manifest(corpus_dir)
-    meta = next(m for m in metas if m.id == document_id)
-    _set_entry(corpus_dir, document_id, None)
-    if all(m.file != meta.file for m in metas if m.id != document_id):
-        resolve_file(corpus_dir, meta.file).unlink(missing_ok=True)
-
-
-def _set_entry(corpus_dir: Path, document_id: str, entry: Meta | None) -> None:
-    """Add, replace or (given None) remove the [[documents]] table of one document."""
-    path = corpus_dir / MANIFEST
-    text = path.read_text("utf-8")
-    starts = [m.start() for m in _TABLE.finditer(text)]
-    blocks = list(zip(starts, [*starts[1:], len(text)], strict=True))
-    hits = [(a, b) for a, b in blocks if _block_id(text[a:b]) == document_id]
-    block = "" if entry is None else _entry_toml(entry)
-    if len(hits) == 1:
-        a, b = hits[0]
-        edited = text[:a] + (block + "\n" if block else "") + text[b:]
-    elif not hits and entry is not None:
-        edited = text.rstrip("\n") + "\n\n" + block
-    else:
-        raise ManifestError(f"cannot find the one manifest entry of {document_id!r} to edit")
-    expected = set(_ids(text)) - {document_id} | ({document_id} if entry else set())
-    if sorted(_ids(edited)) != sorted(expected):
-        raise ManifestError(f"editing the manifest entry of {document_id!r} would damage it")
-    _write_atomically(path, (edited.rstrip("\n") + "\n").encode("utf-8"))
-
-
-def _ids(manifest: str) -> list[str]:
-    return [str(d.get("id")) for d in tomllib.loads(manifest).get("documents", [])]
-
-
-def _block_id(block: str) -> str | None:
-    try:
-        tables = tomllib.loads(block).get("documents")
-    except tomllib.TOMLDecodeError:
-        return None
-    if isinstance(tables, list) and len(tables) == 1 and isinstance(tables[0], dict):
-        found = tables[0].get("id")
-        return found if isinstance(found, str) else None
-    return None
-
-
-def _entry_toml(meta: Meta) -> str:
-    """A document's manifest table: always `[[documents]]`, never an inline table."""
-    entry: dict[str, object] = {k: v for k, v in asdict(meta).items() if v not in (None, ())}
-    if meta.aliases:
-        entry["aliases"] = list(meta.aliases)
-    return "[[documents]]\n" + tomli_w.dumps(entry)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
