@@ -15,7 +15,11 @@ MAX_BYTES = 5 * 1024 * 1024
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _MD_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+\S")
-_HTML_BLOCKS = "h1,h2,h3,h4,h5,h6,p,li,blockquote,dt,dd,figcaption,pre,td,th"
+# Elements that start a new line of text; everything else is inline.
+_BLOCK_TAGS = frozenset(
+    "h1 h2 h3 h4 h5 h6 p li blockquote dt dd figcaption pre td th div section article main "
+    "body ul ol dl table tr caption figure address".split()
+)
 _HTML_DROP = "script,style,noscript,template,nav,footer,header,aside,form,iframe,svg,button"
 
 
@@ -78,29 +82,48 @@ def _markdown_lines(text: str) -> list[RawLine]:
 
 
 def _html_lines(name: str, text: str) -> list[RawLine]:
-    # selectolax (lexbor, C) parses without recursion, so deeply nested HTML cannot
-    # exhaust Python's stack the way a recursive tree walk would.
+    """Read the text of an HTML page as lines, one per block element that holds text.
+
+    One pass over the tree in document order: each text node joins the line of its
+    nearest block ancestor, so text directly in <body> or a <div> is kept, inline tags
+    (<b>, <a>) don't split a paragraph, and deep nesting costs linear time. selectolax
+    (lexbor, C) parses without recursion, so deep nesting cannot exhaust Python's stack.
+    """
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(text)
     for node in tree.css(_HTML_DROP):
         node.decompose()
+    if tree.body is None:
+        return []
     lines: list[RawLine] = []
-    blocks = tree.css(_HTML_BLOCKS)
-    for number, node in enumerate(blocks, 1):
-        # lexbor's css() includes the node itself: more than one match means the node
-        # contains other blocks, whose leaves are read instead.
-        if len(node.css(_HTML_BLOCKS)) > 1:
+    block_id: int | None = None
+    block_tag = ""
+    parts: list[str] = []
+
+    def flush() -> None:
+        content = " ".join("".join(parts).split())
+        if content:
+            hint = Hint.NONE
+            if block_tag[:1] == "h" and block_tag[1:].isdigit():
+                hint = Hint.HEADING
+            elif block_tag == "li":
+                hint, content = Hint.ITEM, f"• {content}"
+            lines.append(RawLine(len(lines) + 1, content, hint))
+        parts.clear()
+
+    for node in tree.body.traverse(include_text=True):
+        if node.tag != "-text":
             continue
-        content = " ".join((node.text(deep=True, separator=" ") or "").split())
-        tag = node.tag or ""
-        hint = Hint.HEADING if tag[:1] == "h" and tag[1:].isdigit() else Hint.NONE
-        if tag == "li":
-            hint, content = Hint.ITEM, f"• {content}"
-        lines.append(RawLine(number, content, hint))
-    if not lines and tree.body is not None:
-        body = tree.body.text(deep=True, separator="\n") or ""
-        lines = [RawLine(n, line) for n, line in enumerate(body.splitlines(), 1)]
+        block = node.parent
+        while block is not None and block.tag not in _BLOCK_TAGS:
+            block = block.parent
+        key = None if block is None else block.mem_id
+        if key != block_id:
+            flush()
+            block_id, block_tag = key, "" if block is None else str(block.tag)
+        parts.append(node.text(deep=False) or "")
+    flush()
     return lines
 
 

