@@ -13,6 +13,7 @@ from typing import Any
 
 from eval.dataset import DatasetError
 from index.errors import IndexStageError
+from index.search import MODES
 from ingest.errors import IngestError
 from service.settings import Settings, SettingsError, get_settings
 
@@ -243,7 +244,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="passages to show (default 5)")
     p.add_argument("--document", action="append", metavar="ID", help="only this document")
     p.add_argument("--kind", action="append", help="only documents of this kind")
-    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_search)
 
@@ -266,7 +267,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help=cmd_ask.__doc__, description=cmd_ask.__doc__)
     p.add_argument("question")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (default 6)")
-    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_ask)
 
@@ -280,7 +281,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--report", metavar="DIR", help="write report.json and report.html here")
     p.add_argument("--url", help="evaluate a running server instead of the in-process pipeline")
-    p.add_argument("--modes", default="hybrid,dense,lexical", help="retrieval modes to compare")
+    p.add_argument(
+        "--modes", default="hybrid,rrf,dense,lexical", help="retrieval modes to compare"
+    )
     p.add_argument(
         "--calibrate",
         action="store_true",

@@ -32,7 +32,7 @@ Question = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
 ]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Mode = Literal["hybrid", "dense", "lexical"]
+Mode = Literal["hybrid", "rrf", "dense", "lexical"]
 
 
 class Strict(BaseModel):
