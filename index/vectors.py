@@ -19,6 +19,7 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 64
 # Filters that leave at most this many rows are searched exactly (a few ms at 384-d).
 EXACT_FILTER_LIMIT = 50_000
+EXACT_BLOCK = 65_536
 
 
 class VectorIndex:
@@ -44,22 +45,13 @@ class VectorIndex:
         k = min(k, self.size if allowed is None else len(allowed))
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        hnsw = isinstance(self._index, faiss.IndexHNSWFlat)
+        if allowed is not None and hnsw and len(allowed) <= EXACT_FILTER_LIMIT:
+            return self._exact(query, k, allowed)
         params = None
-        if (
-            allowed is not None
-            and isinstance(self._index, faiss.IndexHNSWFlat)
-            and len(allowed) <= EXACT_FILTER_LIMIT
-        ):
-            # A graph walk only sees allowed ids near the query; a narrow filter could
-            # come back short, so score the allowed rows exactly instead.
-            rows = np.ascontiguousarray(allowed, dtype=np.int64)
-            stored = self._index.reconstruct_batch(rows)
-            scores = stored @ query.reshape(-1)
-            top = np.argsort(-scores, kind="stable")[:k]
-            return rows[top], scores[top].astype(np.float32)
         if allowed is not None:
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-            if isinstance(self._index, faiss.IndexHNSWFlat):
+            if hnsw:
                 params = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
                     sel=selector, efSearch=max(HNSW_EF_SEARCH, k)
                 )
@@ -67,7 +59,24 @@ class VectorIndex:
                 params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self._index.search(query.reshape(1, -1), k, params=params)
         keep = ids[0] >= 0
-        return ids[0][keep].astype(np.int64), scores[0][keep]
+        found, found_scores = ids[0][keep].astype(np.int64), scores[0][keep]
+        if allowed is not None and len(found) < k:
+            # The graph walk only meets allowed ids near the query; when the filter's rows
+            # lie elsewhere it comes back short, and exact scoring is the honest answer.
+            return self._exact(query, k, allowed)
+        return found, found_scores
+
+    def _exact(self, query: Vectors, k: int, allowed: Ids) -> tuple[Ids, Vectors]:
+        """Score the allowed rows exactly (in blocks, so memory stays bounded)."""
+        rows = np.ascontiguousarray(allowed, dtype=np.int64)
+        scores = np.concatenate(
+            [
+                self._index.reconstruct_batch(rows[i : i + EXACT_BLOCK]) @ query.reshape(-1)
+                for i in range(0, len(rows), EXACT_BLOCK)
+            ]
+        )
+        top = np.argsort(-scores, kind="stable")[:k]
+        return rows[top], scores[top].astype(np.float32)
 
 
 def build(vectors: Vectors) -> VectorIndex:

@@ -122,13 +122,6 @@ def test_hnsw_filtered_search_returns_min_k_allowed(monkeypatch: pytest.MonkeyPa
     assert sorted(ids.tolist()) == allowed.tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vectors.VectorIndex.search: above EXACT_FILTER_LIMIT allowed rows, HNSW with an "
-    "IDSelector only keeps allowed ids among the nodes its graph walk visits, so a filter whose "
-    "rows lie away from the query comes back short (at real scale: 120k vectors, 60k allowed "
-    "in another cluster -> 0 results for k=10), against the docstring's promise",
-)
 def test_hnsw_filtered_search_above_the_exact_limit_returns_min_k_allowed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
