@@ -132,7 +132,9 @@ class Runtime:
                 return
             self._tried = time.monotonic()
             try:
-                self._engine = Engine(self.settings.data_dir, self.encoder)
+                engine = Engine(self.settings.data_dir, self.encoder)
+                engine.warm_up()
+                self._engine = engine
             except (NoIndex, CorruptIndex) as err:
                 log.debug("index not loaded: %s", err)
 

@@ -77,6 +77,12 @@ class Engine:
             # Assigning a reference is atomic: requests in flight keep the old state.
             self._state = state
 
+    def warm_up(self) -> None:
+        """Answer one English and one Spanish question, so the first visitor does not pay
+        for lazy loads (the language detector, the model's first call)."""
+        self.ask("What is a writ of mandamus?")
+        self.ask("¿Qué es un mandamus?")
+
     def search(
         self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid"
     ) -> list[Passage]:
