@@ -148,10 +148,11 @@ def candidates(
             rank_of.setdefault(row, rank)
     for row in sentence_rows:
         rank_of.setdefault(int(row), len(passage_rows))
-    # The text's own questions are answered by the sentence that follows them.
+    # The text's own questions are answered by the sentence that follows them, and a
+    # lead-in ("Here's why:") by the list items after it.
     for row, rank in list(rank_of.items()):
-        if sentences[row].text.endswith("?") and row + 1 < len(sentences):
-            rank_of.setdefault(row + 1, rank)
+        for follower in _followers(sentences, row):
+            rank_of.setdefault(follower, rank)
     if not rank_of:
         return []
     rows = list(rank_of)
@@ -166,20 +167,53 @@ def candidates(
     ]
 
 
+def _followers(sentences: Sequence[Sentence], row: int) -> list[int]:
+    """The rows that answer sentence `row`: the next one after a question, the list items
+    after a lead-in ending with ":" (at most MAX_LIST_SENTENCES + 3)."""
+    this = sentences[row]
+    if this.text.endswith("?"):
+        return [row + 1] if _same_place(sentences, row, row + 1) else []
+    if not this.text.endswith(":"):
+        return []
+    out: list[int] = []
+    nxt = row + 1
+    while (
+        _same_place(sentences, row, nxt)
+        and sentences[nxt].kind == LineKind.ITEM
+        and len(out) < MAX_LIST_SENTENCES + 3
+    ):
+        out.append(nxt)
+        nxt += 1
+    return out
+
+
+def _same_place(sentences: Sequence[Sentence], a: int, b: int) -> bool:
+    if not 0 <= b < len(sentences):
+        return False
+    x, y = sentences[a], sentences[b]
+    return x.document_id == y.document_id and x.section == y.section
+
+
+def _introducer(sentences: Sequence[Sentence], row: int) -> int | None:
+    """The question or lead-in sentence that `row` answers, if any."""
+    if row > 0 and _same_place(sentences, row, row - 1) and sentences[row - 1].text.endswith("?"):
+        return row - 1
+    if sentences[row].kind != LineKind.ITEM:
+        return None
+    back = row - 1
+    while _same_place(sentences, row, back) and sentences[back].kind == LineKind.ITEM:
+        back -= 1
+    if _same_place(sentences, row, back) and sentences[back].text.endswith(":"):
+        return back
+    return None
+
+
 def _asked(
     sentences: Sequence[Sentence], vectors: Vectors, row: int, query_vector: Vectors
 ) -> float:
-    """Similarity of the question sentence right before `row` in the same section, or 0."""
-    if row == 0:
-        return 0.0
-    before, this = sentences[row - 1], sentences[row]
-    if (
-        not before.text.endswith("?")
-        or before.document_id != this.document_id
-        or before.section != this.section
-    ):
-        return 0.0
-    return float(vectors[row - 1] @ query_vector)
+    """Similarity of the question or lead-in that `row` answers, or 0."""
+    intro = _introducer(sentences, row)
+    return 0.0 if intro is None else float(vectors[intro] @ query_vector)
 
 
 @dataclass(frozen=True, slots=True)
