@@ -46,7 +46,10 @@ def corpus_hash(documents: Sequence[Document], model: str) -> str:
     """Return a hash of everything a generation is built from: texts, metadata and model."""
     digest = hashlib.sha256(model.encode())
     for doc in sorted(documents, key=lambda d: d.id):
-        digest.update(json.dumps([asdict(doc.meta), doc.sha256], sort_keys=True).encode())
+        # The same fingerprint that decides "changed": a manifest edit that changes
+        # neither the cleaned text nor a stored field (an alias) publishes nothing.
+        fingerprint = _fingerprint(doc.sha256, asdict(doc.meta))
+        digest.update(json.dumps([doc.id, *fingerprint], sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -101,9 +104,6 @@ def _ingest_locked(
             problems.append(problem)
     loaded = None if rebuild else _previous(data_dir, encoder.name)
     previous = None if loaded is None else loaded.generation
-    # Serving a fallback because the current generation is corrupt: publish afresh even
-    # when the fallback matches the corpus, so CURRENT names a good generation again.
-    repair = loaded is not None and loaded.degraded
     before = (
         {}
         if previous is None
@@ -135,7 +135,11 @@ def _ingest_locked(
             },
         )
 
-    if previous is not None and not repair and previous.manifest.get("corpus_hash") == chash:
+    if previous is not None and previous.manifest.get("corpus_hash") == chash:
+        if generation.current_name(data_dir) != previous.name:
+            # CURRENT names a corrupt or missing generation, or a build died between
+            # renaming its folder and naming it: point at the good one that matches.
+            generation.point(data_dir, previous.name)
         return summary(previous.name, False, 0, 0)
     if not documents:
         raise IndexStageError("no document could be ingested; nothing was published")

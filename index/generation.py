@@ -118,12 +118,17 @@ def publish(data_dir: Path, tmp: Path, name: str) -> Path:
     final = generations_dir(data_dir) / name
     os.replace(tmp, final)
     _fsync(generations_dir(data_dir))
+    point(data_dir, name)
+    return final
+
+
+def point(data_dir: Path, name: str) -> None:
+    """Make `name` the current generation: write CURRENT.tmp, flush it, rename it over."""
     pointer = data_dir / f"{CURRENT}.tmp"
     pointer.write_text(name + "\n")
     _fsync(pointer)
     os.replace(pointer, data_dir / CURRENT)
     _fsync(data_dir)
-    return final
 
 
 def _fsync(path: Path) -> None:
@@ -137,9 +142,9 @@ def _fsync(path: Path) -> None:
 def current_name(data_dir: Path) -> str | None:
     """Return the name of the current generation, or None when none was published."""
     try:
-        name = (data_dir / CURRENT).read_text().strip()
-    except FileNotFoundError:
-        return None
+        name = (data_dir / CURRENT).read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None  # missing or damaged: readers fall back to the newest good generation
     return name or None
 
 
@@ -209,8 +214,10 @@ def load(path: Path, model: str | None = None) -> Generation:
         db=db,
         chunk_index=vectors.load(path / "chunks.faiss"),
         sentence_index=vectors.load(path / "sentences.faiss"),
-        chunk_vectors=np.load(path / "chunks.npy", mmap_mode="r"),
-        sentence_vectors=np.load(path / "sentences.npy", mmap_mode="r"),
+        # Read into memory, not mmapped: a served file truncated in place (a backup restored
+        # with cp) would otherwise kill the process with SIGBUS instead of raising.
+        chunk_vectors=np.load(path / "chunks.npy"),
+        sentence_vectors=np.load(path / "sentences.npy"),
         sentences=store.load_sentences(db),
         chunks=store.load_chunks(db),
         chunk_spans=spans,
@@ -232,6 +239,9 @@ class Loaded:
 def load_best(data_dir: Path, model: str | None = None) -> Loaded:
     """Load the current generation, or the newest good one when the current is corrupt."""
     problems: list[str] = []
+    pointer = data_dir / CURRENT
+    if pointer.exists() and current_name(data_dir) not in candidates(data_dir):
+        problems.append(f"{CURRENT} is unreadable or names no published generation")
     for name in candidates(data_dir):
         try:
             generation = load(generations_dir(data_dir) / name, model)

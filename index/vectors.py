@@ -98,5 +98,5 @@ def save(index: VectorIndex, path: Path) -> None:
 
 
 def load(path: Path) -> VectorIndex:
-    """Read an index written by `save` (memory-mapped, so large indexes load fast)."""
-    return VectorIndex(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY))
+    """Read an index written by `save` into memory (not mmapped: see generation.load)."""
+    return VectorIndex(faiss.read_index(str(path)))

@@ -53,9 +53,13 @@ class Engine:
         self.threshold = default_threshold() if threshold is None else threshold
         self._lock = threading.Lock()
         self._checked = 0.0
+        self._pointer: str | None = None
         self._state = self._load()
 
     def _load(self) -> State:
+        # Remember what CURRENT said: a degraded engine serves a fallback whose name
+        # differs from CURRENT, and must not reload until CURRENT itself changes.
+        self._pointer = generations.current_name(self.data_dir)
         loaded = generations.load_best(self.data_dir, self.encoder.name)
         return State(loaded, Searcher(loaded.generation, self.encoder))
 
@@ -66,7 +70,7 @@ class Engine:
         if now - self._checked >= RELOAD_CHECK_S:
             self._checked = now
             name = generations.current_name(self.data_dir)
-            if name is not None and name != self._state.generation.name:
+            if name is not None and name != self._pointer:
                 self.reload()
         return self._state
 
