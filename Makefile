@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test check lint types fast gate browser-deps clean
+.PHONY: install run test check lint types fast gate test-tools clean
 
 install: $(VENV)/.installed
 
@@ -30,7 +30,7 @@ fast: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # Everything CI runs: lint, types, every test marker, and the evaluation gate.
-test: install browser-deps lint types
+test: install test-tools lint types
 	$(BIN)/pytest -q -m '' $(PYTEST_ARGS)
 	$(MAKE) gate
 
@@ -44,8 +44,8 @@ gate: install
 
 check: lint types fast
 
-browser-deps:
-	@bash .ci/ensure-chromium
+test-tools:
+	@bash .ci/ensure-tools
 
 clean:
 	rm -rf $(VENV) data build *.egg-info

@@ -22,6 +22,8 @@ from ingest.segment import segment
 from ingest.types import Document, Meta, RawLine
 
 MANIFEST = "manifest.toml"
+# Pages link to a document's url: only web addresses, never javascript: or data: URLs.
+_WEB_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 _FIELDS = frozenset(Meta.__dataclass_fields__)
 
@@ -78,6 +80,7 @@ def _meta(entry: Any, n: int, corpus_dir: Path) -> Meta:
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise ManifestError(f"{where}: '{key}' is required")
     check_id(entry["id"], where)
+    check_url(entry.get("url"), where)
     aliases = entry.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise ManifestError(f"{where}: aliases must be a list of strings")
@@ -88,6 +91,12 @@ def check_id(document_id: str, where: str = "document") -> None:
     """Raise ManifestError unless an id is a lower-case slug (it names files and URLs)."""
     if not _ID.match(document_id):
         raise ManifestError(f"{where}: id {document_id!r} must be a lower-case slug (a-z, 0-9, -)")
+
+
+def check_url(url: object, where: str = "document") -> None:
+    """Raise ManifestError unless a url is absent or a plain http(s) address."""
+    if url is not None and not (isinstance(url, str) and _WEB_URL.match(url)):
+        raise ManifestError(f"{where}: url must be an http:// or https:// address")
 
 
 def resolve_file(corpus_dir: Path, name: str) -> Path:
@@ -133,6 +142,8 @@ _TABLE = re.compile(r"^[ \t]*\[\[[ \t]*documents[ \t]*\]\]", re.MULTILINE)
 
 def store_document(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> None:
     """Add a document to the corpus, or replace the one with its id; identical: no change."""
+    check_id(meta.id)
+    check_url(meta.url)
     old = next((m for m in load_manifest(corpus_dir) if m.id == meta.id), None)
     name = f"documents/{meta.id}{suffix}"
     if old is not None and Path(old.file).suffix.lower() == suffix:

@@ -81,6 +81,28 @@ def _markdown_lines(text: str) -> list[RawLine]:
     return lines
 
 
+# Real pages nest a few dozen elements deep. The HTML parser's cost grows with the square
+# of the depth (40,000 nested <div>s: seconds), so deeper pages are refused before parsing.
+MAX_HTML_DEPTH = 1_000
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*?(/?)>")
+# Void elements never open, and these are closed implicitly by their next sibling.
+_NOT_NESTING = frozenset(
+    "area base br col embed hr img input link meta source track wbr "
+    "p li td th tr dt dd option thead tbody tfoot colgroup".split()
+)
+
+
+def html_depth(text: str) -> int:
+    """Given HTML, return the deepest nesting of its elements (one linear scan)."""
+    depth = deepest = 0
+    for closing, tag, self_closing in _TAG.findall(text):
+        if tag.lower() in _NOT_NESTING or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _html_lines(name: str, text: str) -> list[RawLine]:
     """Read the text of an HTML page as lines, one per block element that holds text.
 
@@ -91,6 +113,8 @@ def _html_lines(name: str, text: str) -> list[RawLine]:
     """
     from selectolax.lexbor import LexborHTMLParser
 
+    if html_depth(text) > MAX_HTML_DEPTH:
+        raise BadDocument(f"{name}: HTML nested deeper than {MAX_HTML_DEPTH:,} elements")
     tree = LexborHTMLParser(text)
     for node in tree.css(_HTML_DROP):
         node.decompose()

@@ -281,9 +281,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--report", metavar="DIR", help="write report.json and report.html here")
     p.add_argument("--url", help="evaluate a running server instead of the in-process pipeline")
-    p.add_argument(
-        "--modes", default="hybrid,rrf,dense,lexical", help="retrieval modes to compare"
-    )
+    p.add_argument("--modes", default="hybrid,rrf,dense,lexical", help="retrieval modes to compare")
     p.add_argument(
         "--calibrate",
         action="store_true",

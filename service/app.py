@@ -30,6 +30,7 @@ from service.limits import BodyLimit, RateLimit, Timeout
 from service.metrics import MetricsMiddleware
 from service.schemas import ErrorResponse
 from service.settings import Settings, get_settings
+from service.shedding import LoadShed
 
 log = logging.getLogger("lexcite.service")
 
@@ -121,6 +122,8 @@ def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
         Middleware(MetricsMiddleware, metrics=runtime.metrics),
         Middleware(RateLimit, rate_per_minute=settings.rate_limit_per_minute, exempt=_unmetered),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        # Here, so a refused request closes its connection and never starts a task.
+        Middleware(LoadShed, max_in_flight=settings.max_in_flight),
         Middleware(Timeout, seconds=settings.request_timeout_s, exempt=_is_staff_write),
     ]
 

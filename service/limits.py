@@ -19,6 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # Clients remembered by the rate limiter; the least recently seen is forgotten first, so a
 # flood of addresses costs bounded memory (a forgotten client starts with a full bucket).
 MAX_CLIENTS = 10_000
+# Sent with an answer that goes out before its request body was read to the end. Without it
+# uvicorn keeps the connection and reads (and throws away) the rest of the body for as long
+# as the client sends it: a gigabyte streamed at a 413 was read whole (tests/security).
+CLOSE = {"Connection": "close"}
 
 
 async def send_error(
@@ -32,6 +36,13 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+def declares_body(scope: Scope) -> bool:
+    """Given a request scope, return whether a body follows (Content-Length > 0, or chunked)."""
+    headers = dict(scope["headers"])
+    length = headers.get(b"content-length", b"0").strip()
+    return length not in (b"", b"0") or b"transfer-encoding" in headers
+
+
 class BodyTooLarge(HTTPException):
     """A request body grew past the limit while it was being read."""
 
@@ -40,33 +51,42 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes`: by Content-Length up front, else while streaming."""
+    """Refuse bodies over `max_bytes`: by Content-Length up front, else while streaming.
+
+    Any answer sent before the request body was read to the end (a 413, but also a 401, 404
+    or 503 that never needed the body) closes the connection, so that the server stops
+    reading; 0 turns the size limit off, not that.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        pending = declares_body(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
+        if declared is not None and self.max_bytes > 0:
             if not declared.isdigit():
-                await send_error(send, 400, "bad_request", "Content-Length is not a number")
+                message = "Content-Length is not a number"
+                await send_error(send, 400, "bad_request", message, CLOSE)
                 return
             if int(declared) > self.max_bytes:
-                await send_error(send, 413, "too_large", BodyTooLarge(self.max_bytes).detail)
+                detail = BodyTooLarge(self.max_bytes).detail
+                await send_error(send, 413, "too_large", detail, CLOSE)
                 return
         received = 0
         started = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, pending
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                pending = pending and bool(message.get("more_body", False))
+                if 0 < self.max_bytes < received:
                     # Raised inside the app: FastAPI passes HTTPExceptions through body
                     # parsing, so the app's handler answers 413 with the usual envelope.
                     raise BodyTooLarge(self.max_bytes)
@@ -74,7 +94,11 @@ class BodyLimit:
 
         async def tracked(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if pending:
+                    close = [(b"connection", b"close")]
+                    message = {**message, "headers": [*message.get("headers", []), *close]}
             await send(message)
 
         try:
@@ -82,7 +106,7 @@ class BodyLimit:
         except BodyTooLarge as err:
             if started:
                 raise
-            await send_error(send, 413, "too_large", err.detail)
+            await send_error(send, 413, "too_large", err.detail, CLOSE)
 
 
 class TokenBucket:
@@ -137,7 +161,7 @@ class RateLimit:
                 429,
                 "rate_limited",
                 f"too many requests; try again in {seconds} s",
-                {"Retry-After": str(seconds)},
+                {"Retry-After": str(seconds), **(CLOSE if declares_body(scope) else {})},
             )
             return
         await self.app(scope, receive, send)

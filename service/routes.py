@@ -47,7 +47,7 @@ DocumentId = Annotated[str, Path(pattern=DOCUMENT_ID, max_length=80)]
     "/v1/ask",
     response_model=AskResponse,
     tags=["answers"],
-    responses=error_responses(413, 422, 429, 503, 504),
+    responses=error_responses(400, 413, 422, 429, 503, 504),
 )
 def ask(body: AskRequest, runtime: RuntimeDep) -> AskResponse:
     """Answer a question with verbatim, cited source sentences, or abstain."""

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.shedding import DEFAULT_MAX_IN_FLIGHT
+
 _PLACEHOLDERS = frozenset({"changeme", "change-me", "secret", "token", "password", "test"})
 # A bearer token shorter than this is guessable; 32 hex characters is what `openssl rand
 # -hex 16` prints.
@@ -36,6 +38,7 @@ class Settings:
     rate_limit_per_minute: int
     max_body_bytes: int
     request_timeout_s: float
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
 
 def from_env(env: Mapping[str, str]) -> Settings:
@@ -56,6 +59,7 @@ def from_env(env: Mapping[str, str]) -> Settings:
         rate_limit_per_minute=_int(env, "LEXCITE_RATE_LIMIT", 120),
         max_body_bytes=_int(env, "LEXCITE_MAX_BODY_BYTES", 6 * 1024 * 1024),
         request_timeout_s=float(_int(env, "LEXCITE_REQUEST_TIMEOUT_S", 10)),
+        max_in_flight=_int(env, "LEXCITE_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT),
     )
 
 

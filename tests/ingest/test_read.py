@@ -9,7 +9,7 @@ import pytest
 
 from ingest import read
 from ingest.errors import BadDocument
-from ingest.read import parse
+from ingest.read import MAX_HTML_DEPTH, html_depth, parse
 from ingest.types import Hint, RawLine
 
 
@@ -191,12 +191,24 @@ def test_html_inline_markup_does_not_split_a_paragraph() -> None:
     assert texts(parse("a.html", html)) == ["The writ compels an agency to act."]
 
 
-def test_deeply_nested_html_does_not_crash() -> None:
-    depth = 10_000
+def test_deeply_nested_html_is_read_up_to_the_depth_limit() -> None:
+    depth = MAX_HTML_DEPTH - 1
     html = "<div>" * depth + "<p>Deep paragraph text here.</p>" + "</div>" * depth
     assert "Deep paragraph text here." in texts(parse("deep.html", html.encode()))
     bare = "<div>" * depth + "Deep bare text." + "</div>" * depth
     assert "Deep bare text." in texts(parse("deep2.html", bare.encode()))
+
+
+def test_html_nested_beyond_the_limit_is_refused_clearly() -> None:
+    depth = 10_000
+    html = "<div>" * depth + "Deep bare text." + "</div>" * depth
+    with pytest.raises(BadDocument, match="nested deeper than 1,000"):
+        parse("deep.html", html.encode())
+
+
+def test_implicitly_closed_and_void_tags_do_not_count_as_nesting() -> None:
+    html = "<ul>" + "<li>item<br><img src=x>" * 5_000 + "</ul>" + "<p>para" * 5_000
+    assert html_depth(html) == 1
 
 
 @pytest.mark.parametrize(
@@ -213,9 +225,7 @@ def test_html_text_outside_leaf_blocks_is_kept(html: bytes, expected: str) -> No
 
 
 def test_deeply_nested_blocks_are_read() -> None:
-    # Block-in-block nesting once made reading quadratic (10,000 levels: 10-30 s); the
-    # one-pass reader is linear. Speed itself is measured in bench/, not asserted here.
-    depth = 10_000
+    depth = MAX_HTML_DEPTH
     html = "<blockquote>" * depth + "Deep quote." + "</blockquote>" * depth
     assert "Deep quote." in texts(parse("deep.html", html.encode()))
 
