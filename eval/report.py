@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from eval.charts import (
     support_histogram,
     sweep_chart,
 )
+from ingest.corpus import write_atomically
 
 # The headline figures of eval/run.py:summarise(), grouped as the page shows them.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -130,23 +129,9 @@ def write_report(report: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
     page = render_html(report)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, html_path = out_dir / "report.json", out_dir / "report.html"
-    _write_atomic(json_path, data)
-    _write_atomic(html_path, page)
+    write_atomically(json_path, data.encode("utf-8"))
+    write_atomically(html_path, page.encode("utf-8"))
     return json_path, html_path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write text to path through a temporary sibling and os.replace: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- figures and text ---------------------------------------------------------------

@@ -157,7 +157,7 @@ def store_document(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> No
     if target.is_file() and target.read_bytes() == data and new == old:
         return
     if not (target.is_file() and target.read_bytes() == data):
-        _write_atomically(target, data)
+        write_atomically(target, data)
     try:
         if new != old:
             _set_entry(corpus_dir, meta.id, new)
@@ -196,7 +196,7 @@ def _set_entry(corpus_dir: Path, document_id: str, entry: Meta | None) -> None:
     expected = set(_ids(text)) - {document_id} | ({document_id} if entry else set())
     if sorted(_ids(edited)) != sorted(expected):
         raise ManifestError(f"editing the manifest entry of {document_id!r} would damage it")
-    _write_atomically(path, (edited.rstrip("\n") + "\n").encode("utf-8"))
+    write_atomically(path, (edited.rstrip("\n") + "\n").encode("utf-8"))
 
 
 def _ids(manifest: str) -> list[str]:
@@ -222,7 +222,9 @@ def _entry_toml(meta: Meta) -> str:
     return "[[documents]]\n" + tomli_w.dumps(entry)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write bytes to a path through a flushed temporary sibling and os.replace, so a
+    reader or a crash never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

@@ -6,6 +6,8 @@ Fast tests use `HashingEncoder` (no model); tests that need real embeddings are 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import re
 import shutil
@@ -19,6 +21,7 @@ from index import build, generation
 from index.encoder import Encoder
 from index.generation import Generation
 from index.types import Vectors
+from ingest import segment
 from ingest.clean import Rules, load_rules
 from ingest.corpus import read_corpus
 from ingest.types import Document
@@ -71,6 +74,22 @@ def clutter_strings() -> list[str]:
     """Return the seed clutter listed in tests/fixtures/clutter.txt."""
     lines = (FIXTURES / "clutter.txt").read_text("utf-8").splitlines()
     return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+@contextlib.contextmanager
+def memoised_splitting() -> Iterator[None]:
+    """Memoise `segment.split_sentences` (pysbd, ~0.6 s per corpus ingest) while the
+    context is open. The function is pure, so a cache changes nothing but speed; packages
+    that ingest many times (index, reliability, security) turn it on for themselves."""
+    original = segment.split_sentences
+
+    @functools.cache
+    def cached(text: str) -> tuple[tuple[int, int], ...]:
+        return tuple(original(text))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segment, "split_sentences", cached)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 
 import pytest
 
-from ingest import segment
+from tests.conftest import memoised_splitting
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -18,12 +17,5 @@ def memoised_sentence_splitting() -> Iterator[None]:
     ingest, most of the time of these tests; the function is pure, so a cache changes
     nothing but speed. Package scope: tests/ingest runs the real, uncached function.
     """
-    original = segment.split_sentences
-
-    @functools.cache
-    def cached(text: str) -> tuple[tuple[int, int], ...]:
-        return tuple(original(text))
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(segment, "split_sentences", cached)
+    with memoised_splitting():
         yield

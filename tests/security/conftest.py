@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from ingest import segment
+from tests.conftest import memoised_splitting
 from tests.service.conftest import client, dirs, make_client  # noqa: F401 (shared fixtures)
 from tests.service.test_http_api import assert_error
 
@@ -42,12 +41,5 @@ def rss_bytes() -> int:
 def memoised_sentence_splitting() -> Iterator[None]:
     """Memoise pysbd (pure, ~0.6 s per corpus) for the many in-process ingests of uploads;
     tests/reliability/conftest.py does the same."""
-    original = segment.split_sentences
-
-    @functools.cache
-    def cached(text: str) -> tuple[tuple[int, int], ...]:
-        return tuple(original(text))
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(segment, "split_sentences", cached)
+    with memoised_splitting():
         yield
