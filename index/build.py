@@ -244,7 +244,7 @@ def _vectors(
 
 
 def _versions() -> dict[str, str]:
-    names = ("lexcite", "faiss-cpu", "numpy", "sentence-transformers", "torch")
+    names = ("lexcite", "faiss-cpu", "numpy", "sentence-transformers", "torch", "onnxruntime")
     found = {}
     for name in names:
         try:

@@ -42,8 +42,9 @@ log = logging.getLogger("lexcite.index")
 EXPORT_FORMAT = 1
 # The TorchScript exporter's opset 17 has LayerNormalization, which ONNX Runtime fuses.
 OPSET = 17
-# Texts per run. Texts are sorted by length first, so a batch pads to a similar length;
-# 32 was as fast as 64 and 128 on 2 cores (bench/README.md) and keeps padding waste low.
+# Texts per run. Texts are sorted by length first, so a batch pads to a similar length.
+# Embedding the seed corpus (409 texts) on this 2-core machine took 4.8-5.1 s in batches
+# of 32 and 5.3-9.4 s in batches of 64 (A/B runs, machine shared with other work).
 BATCH_SIZE = 32
 # Transformers whose tokenizer.json and forward(input_ids, attention_mask[, token_type_ids])
 # export as they are; anything else is left to sentence-transformers on PyTorch.
@@ -106,7 +107,11 @@ def read_spec(model: str) -> Spec:
     if config.get("model_type") not in BERT_LIKE:
         raise NotExportable(f"{model!r}: model type {config.get('model_type')!r} is not BERT-like")
     pooling_dir = next(
-        (folder / str(m["path"]) for m in _read_json(folder / "modules.json") if m["idx"] == 1),
+        (
+            folder / str(m.get("path"))
+            for m in _read_json(folder / "modules.json")
+            if m.get("idx") == 1
+        ),
         folder / "1_Pooling",
     )
     pooling = _read_json(pooling_dir / "config.json")
@@ -120,13 +125,16 @@ def read_spec(model: str) -> Spec:
     st_config = folder / "sentence_bert_config.json"
     st = _read_json(st_config) if st_config.is_file() else {}
     max_length = st.get("max_seq_length") or config.get("max_position_embeddings", 512)
+    dimension = int(pooling.get("word_embedding_dimension") or config.get("hidden_size") or 0)
+    if dimension <= 0:
+        raise NotExportable(f"{model!r}: no embedding dimension in its configuration")
     return Spec(
         folder=folder,
         name=_model_name(model),
         weights=weights,
         pooling=modes[0],
         max_seq_length=int(max_length),
-        dimension=int(pooling.get("word_embedding_dimension") or config["hidden_size"]),
+        dimension=dimension,
         pad_id=int(config.get("pad_token_id") or 0),
         model_type=str(config["model_type"]),
         heads=int(config.get("num_attention_heads", 0)),

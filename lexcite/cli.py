@@ -36,7 +36,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from index.build import ingest
     from index.encoder import LazyEncoder
 
-    encoder = LazyEncoder(settings.model)
+    encoder = LazyEncoder(settings.model, settings.data_dir / "models")
     summary = ingest(
         corpus,
         settings.data_dir,
@@ -87,7 +87,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from index.search import Searcher
     from index.types import Filters
 
-    encoder = load_encoder(settings.model)
+    encoder = load_encoder(settings.model, settings.data_dir / "models")
     loaded = load_best(settings.data_dir, encoder.name)
     filters = Filters(
         document_ids=frozenset(args.document) if args.document else None,
@@ -150,7 +150,8 @@ def _engine(settings: Settings, threshold: float | None = None) -> Any:
     from index.encoder import load_encoder
     from service.engine import Engine
 
-    return Engine(settings.data_dir, load_encoder(settings.model), threshold)
+    encoder = load_encoder(settings.model, settings.data_dir / "models")
+    return Engine(settings.data_dir, encoder, threshold)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -120,7 +120,7 @@ class Runtime:
         """Load the encoder and the current generation (if any); blocking, call once."""
         if self.encoder is None:
             log.info("loading model %s", self.settings.model or "all-MiniLM-L6-v2 (bundled)")
-            self.encoder = load_encoder(self.settings.model)
+            self.encoder = load_encoder(self.settings.model, self.settings.data_dir / "models")
         self._rules = load_rules()
         self._try_load()
         if self._engine is None:

@@ -26,6 +26,7 @@ def test_model(monkeypatch: pytest.MonkeyPatch) -> None:
         return HashingEncoder(name=index.encoder._model_name(model))
 
     monkeypatch.setattr(index.encoder, "SentenceTransformerEncoder", fake_model)
+    monkeypatch.setattr("index.onnx.OnnxEncoder", lambda model, cache_dir=None: fake_model(model))
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
