@@ -15,7 +15,6 @@ Only the export needs torch; loading a cached graph imports neither torch nor tr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from tokenizers import Tokenizer
 
 from index.encoder import _model_name
 from index.errors import ModelUnavailable
+from index.generation import sha256_file
 from index.types import Vectors
 
 log = logging.getLogger("lexcite.index")
@@ -140,15 +140,6 @@ def read_spec(model: str) -> Spec:
         heads=int(config.get("num_attention_heads", 0)),
         hidden_size=int(config.get("hidden_size", 0)),
     )
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_paths(spec: Spec, cache_dir: Path) -> tuple[Path, Path]:
