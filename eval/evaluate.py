@@ -50,7 +50,7 @@ def evaluate(
         report["sweep"] = metrics.threshold_sweep(supports, [r["answerable"] for r in main["rows"]])
     failures = gate(main["summary"], thresholds) if thresholds is not None else []
     report["gate"] = {
-        "thresholds_file": str(thresholds) if thresholds else None,
+        "thresholds_file": thresholds.name if thresholds else None,
         "failures": failures,
     }
     return report

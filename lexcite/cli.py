@@ -196,7 +196,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     modes = ["hybrid"] if args.url else [m.strip() for m in args.modes.split(",") if m.strip()]
     meta = {
-        "dataset": str(path),
+        "dataset": _shown(path),
         "threshold": None if args.url else answerer.engine.threshold,
         "index_version": None if args.url else answerer.engine.state.generation.name,
     }
@@ -226,6 +226,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     serve(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
+
+
+def _shown(path: Path) -> str:
+    """A path as reports show it: relative to the working folder when it lies inside."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def parser() -> argparse.ArgumentParser:
