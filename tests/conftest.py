@@ -172,3 +172,29 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     get_settings.cache_clear()
     yield data
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def two_generations_template(tmp_path_factory: pytest.TempPathFactory, rules: Rules) -> Path:
+    """A data dir holding two published generations of the seed corpus (read-only)."""
+    root = tmp_path_factory.mktemp("two-generations")
+    corpus = root / "corpus"
+    shutil.copytree(CORPUS_DIR, corpus)
+    data = root / "data"
+    assert build.ingest(corpus, data, HashingEncoder(), rules).published
+    doc = corpus / "documents" / "000_6e906c20eb6c7492.txt"
+    doc.write_text(doc.read_text("utf-8") + "\nA sentence added later.\n", encoding="utf-8")
+    assert build.ingest(corpus, data, HashingEncoder(), rules).published
+    return data
+
+
+@pytest.fixture
+def two_generations(tmp_path: Path, two_generations_template: Path) -> tuple[Path, str, str]:
+    """A writable copy of `two_generations_template`: (data dir, old name, current name)."""
+    data = tmp_path / "data"
+    shutil.copytree(two_generations_template, data)
+    current = generation.current_name(data)
+    assert current is not None
+    names = generation.candidates(data)
+    assert len(names) == 2 and names[0] == current
+    return data, names[1], current

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,11 +21,10 @@ from index.errors import CorruptIndex
 from ingest.clean import Rules
 from service import engine as engine_module
 from service.engine import Engine
-from tests.conftest import CORPUS_DIR, ROOT, HashingEncoder
+from tests.conftest import ROOT, HashingEncoder
 from tests.reliability.helpers import (
     MODEL,
     assert_complete,
-    edit_document,
     folder,
     texts_of,
 )
@@ -35,29 +33,6 @@ SEED = 287
 PLACES = 4  # damaged places per file type and kind of damage
 DAMAGED = (*generation.FILES, "manifest.json")
 QUESTIONS = ("What is a writ of mandamus?", "What does the 287(g) task force model allow?")
-
-
-@pytest.fixture(scope="module")
-def two_generations_template(tmp_path_factory: pytest.TempPathFactory, rules: Rules) -> Path:
-    root = tmp_path_factory.mktemp("corruption")
-    corpus = root / "corpus"
-    shutil.copytree(CORPUS_DIR, corpus)
-    data = root / "data"
-    assert build.ingest(corpus, data, HashingEncoder(), rules).published
-    edit_document(corpus, 7)
-    assert build.ingest(corpus, data, HashingEncoder(), rules).published
-    return data
-
-
-@pytest.fixture
-def two_generations(tmp_path: Path, two_generations_template: Path) -> tuple[Path, str, str]:
-    """A writable copy: (data dir, old generation, current generation)."""
-    data = tmp_path / "data"
-    shutil.copytree(two_generations_template, data)
-    current = generation.current_name(data)
-    assert current is not None
-    old = generation.candidates(data)[1]
-    return data, old, current
 
 
 def damages(data: bytes, kind: str, rng: random.Random) -> list[bytes]:
