@@ -38,6 +38,7 @@ class State:
 
     loaded: Loaded
     searcher: Searcher
+    topics: list[str]  # document titles, named when an answer abstains
 
     @property
     def generation(self) -> Generation:
@@ -61,7 +62,8 @@ class Engine:
         # differs from CURRENT, and must not reload until CURRENT itself changes.
         self._pointer = generations.current_name(self.data_dir)
         loaded = generations.load_best(self.data_dir, self.encoder.name)
-        return State(loaded, Searcher(loaded.generation, self.encoder))
+        titles = sorted(d.title for d in loaded.generation.documents.values())
+        return State(loaded, Searcher(loaded.generation, self.encoder), titles)
 
     @property
     def state(self) -> State:
@@ -123,7 +125,6 @@ class Engine:
             vector,
         )
         urgent = safety.is_urgent(question)
-        topics = sorted(d.title for d in gen.documents.values())
         result = composer.compose(
             question=question,
             search_question=query,
@@ -134,7 +135,7 @@ class Engine:
             language=lang,
             urgent=urgent,
             index_version=gen.name,
-            not_covered=safety.not_covered(lang, topics),
+            not_covered=safety.not_covered(lang, state.topics),
         )
         done = time.perf_counter()
         timings = {
