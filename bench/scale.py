@@ -8,7 +8,7 @@ How the corpus is made (bench/synthetic.py), and what that means for the figures
 - Text: recombined seed sentences with a Zipf vocabulary. Seed terms ("287(g)",
   "mandamus") stay far more frequent than in a real million-chunk legal corpus, which
   makes the lexical (BM25) figures pessimistic; the result says how many chunks an OR
-  query matches, and how fast the query is without its terms that match most chunks.
+  query matches.
 - Vectors: embedding a million chunks on 2 cores would take hours, so the first
   `--sample` chunks (5,000 by default) are embedded for real with the ONNX encoder and
   every further vector is a normalised random mixture of three real ones plus a little
@@ -18,7 +18,7 @@ How the corpus is made (bench/synthetic.py), and what that means for the figures
   Real chunks hold 3-4 sentences: a real corpus of this many chunks has a sentence index
   3-4 times larger than here.
 - The dense index is lexcite's own `index.vectors.build` (exact below FLAT_LIMIT, HNSW
-  above), the lexical index the SQL of `index.store` (FTS5, BM25), and the generation is
+  above), the lexical index `index.lexical` (Tantivy, BM25), and the generation is
   written and loaded by `index.generation` exactly as `lexcite ingest` publishes one.
 """
 
@@ -33,7 +33,6 @@ import io
 import json
 import pstats
 import shutil
-import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -51,8 +50,9 @@ from bench.synthetic import (
     sample_vectors,
     write_database,
 )
-from index import generation, store, vectors
+from index import generation, lexical, vectors
 from index.encoder import Encoder
+from index.lexical import LexicalIndex
 from index.types import Vectors
 
 QUERIES = 100
@@ -104,57 +104,12 @@ def ef_sweep(
     return out
 
 
-def matching_share(db: sqlite3.Connection, queries: Sequence[str], size: int) -> dict[str, float]:
-    """The share of all chunks that lexcite's lexical query (an OR of the query's terms)
-    matches: FTS5 scores every matching row before ORDER BY bm25 LIMIT, so its latency
-    grows with this share times the corpus size."""
-    shares = []
-    for query in queries:
-        match = store.lexical_query(query)
-        if match:
-            sql = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
-            shares.append(db.execute(sql, (match,)).fetchone()[0] / size)
+def matching_share(index: LexicalIndex, queries: Sequence[str], size: int) -> dict[str, float]:
+    """The share of all chunks that lexcite's lexical query (an OR of the query's words)
+    matches: what a ranker that scores every match (SQLite FTS5, which lexcite used
+    before) pays for, and what Tantivy's early termination skips."""
+    shares = [index.matching(q) / size for q in queries if lexical.terms(q)]
     return {"median": float(np.median(shares)), "max": max(shares)} if shares else {}
-
-
-# Terms in more than half of all chunks have a BM25 idf of about zero (Robertson &
-# Zaragoza 2009: log((N - n + 0.5) / (n + 0.5)) < 0 for n > N/2, which FTS5 floors at
-# 1e-6): they barely move the ranking, yet FTS5 scores every row they match.
-COMMON_SHARE = 0.5
-
-
-def pruned_lexical(
-    db: sqlite3.Connection, queries: Sequence[str], size: int, rounds: int
-) -> dict[str, Any]:
-    """What-if for index.store: the same BM25 query without its terms that match more than
-    COMMON_SHARE of the chunks (the rarest term is always kept). Returns its latency and
-    how much of the full query's top 10 and top 40 it keeps."""
-    df: dict[str, int] = {}
-
-    def count(term: str) -> int:
-        if term not in df:
-            sql = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
-            df[term] = int(db.execute(sql, (f'"{term}"',)).fetchone()[0])
-        return df[term]
-
-    pruned, kept10, kept40 = [], [], []
-    for query in queries:
-        terms = [t.strip('"') for t in store.lexical_query(query).split(" OR ") if t]
-        if not terms:
-            continue
-        keep = [t for t in terms if count(t) <= COMMON_SHARE * size]
-        keep = keep or [min(terms, key=count)]
-        pruned.append(" ".join(keep))
-        full = [r for r, _ in store.search_chunks(db, query, 40)]
-        fewer = [r for r, _ in store.search_chunks(db, pruned[-1], 40)]
-        if full:
-            kept10.append(len(set(full[:10]) & set(fewer[:10])) / len(full[:10]))
-            kept40.append(len(set(full) & set(fewer)) / len(full))
-    return {
-        "latency": timed(lambda q: store.search_chunks(db, q, 40), pruned, rounds),
-        "top10_kept": float(np.mean(kept10)) if kept10 else float("nan"),
-        "top40_kept": float(np.mean(kept40)) if kept40 else float("nan"),
-    }
 
 
 def timed(run: Any, items: Sequence[Any], rounds: int = ROUNDS) -> dict[str, float]:
@@ -239,13 +194,10 @@ def run(
         phases["write_and_publish_s"] = time.perf_counter() - mark
     build_s = time.perf_counter() - began
     build_rss = machine.peak_rss_mib()
-    db = store.connect(data / generation.GENERATIONS / name / "meta.sqlite")
+    bm25 = LexicalIndex(data / generation.GENERATIONS / name / generation.LEXICAL)
     normalised = [normalise_query(q) for q in items]
-    lexical = timed(lambda q: store.search_chunks(db, q, 40), normalised, rounds)
-    matched = matching_share(db, normalised[:20], size)
-    # 30 queries: at 1M chunks each full OR query takes about a second.
-    pruned = pruned_lexical(db, normalised[:30], size, rounds)
-    db.close()
+    lexical_ms = timed(lambda q: bm25.search(q, 40), normalised, rounds)
+    matched = matching_share(bm25, normalised, size)
     result: dict[str, Any] = {
         "size": size,
         "sample": len(real),
@@ -257,9 +209,8 @@ def run(
         "recall_at_10": recall,
         "ef_search_sweep": sweep,
         "dense_ms": dense,
-        "lexical_ms": lexical,
+        "lexical_ms": lexical_ms,
         "lexical_matching_share": matched,
-        "lexical_without_common_terms": pruned,
         "encode_ms": timed(lambda q: encoder.encode([q]), normalised),
     }
     if end_to_end:

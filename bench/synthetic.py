@@ -9,8 +9,8 @@
 - Vectors: embedding a million chunks on 2 cores would take hours, so the first
   `sample` chunks are embedded for real and every further vector is a normalised random
   mixture of three real ones plus a little noise.
-- Storage: the metadata and FTS5 database is written with the schema and the SQL of
-  index.store; every chunk is stored as one sentence (its whole text).
+- Storage: the metadata database is written with the schema of index.store and the
+  lexical index by index.lexical; every chunk is stored as one sentence (its whole text).
 
 Everything is drawn from one seeded stream: the first k chunks are the same for every size.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from index import store
+from index import generation, lexical, store
 from index.encoder import Encoder
 from index.types import Vectors
 from ingest.chunk import MAX_CHARS
@@ -132,9 +132,9 @@ def _id(kind: str, row: int) -> str:
 
 
 def write_database(path: Path, seed: Seed, n: int, sample: int) -> tuple[list[str], float]:
-    """Write the metadata and FTS5 database of n synthetic chunks (schema and SQL of
-    index.store); return the embedding inputs of the first `sample` chunks and the
-    seconds the FTS5 index took to build."""
+    """Write the metadata database of n synthetic chunks (schema of index.store) and, beside
+    it, their lexical index (index.lexical); return the embedding inputs of the first
+    `sample` chunks and the seconds the lexical index took to build."""
     db = sqlite3.connect(path)
     sample_inputs: list[str] = []
     try:
@@ -181,13 +181,14 @@ def write_database(path: Path, seed: Seed, n: int, sample: int) -> tuple[list[st
                     for r, sec, s, e, t in rows
                 ],
             )
-        began = time.perf_counter()
-        db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
         db.commit()
-        fts_s = time.perf_counter() - began
+        began = time.perf_counter()
+        stored = db.execute("SELECT section, text FROM chunks ORDER BY row")
+        lexical.build(path.parent / generation.LEXICAL, ((str(a), str(b)) for a, b in stored))
+        lexical_s = time.perf_counter() - began
     finally:
         db.close()
-    return sample_inputs, fts_s
+    return sample_inputs, lexical_s
 
 
 def sample_vectors(inputs: Sequence[str], encoder: Encoder, cache: Path | None) -> Vectors:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index import generation, store, vectors
+from index import generation, lexical, store, vectors
 from index.encoder import Encoder
 from index.errors import Busy, IndexStageError, NoIndex
 from index.types import Vectors
@@ -147,6 +147,7 @@ def _ingest_locked(
     name = generation.new_name(chash)
     with generation.staging(data_dir, name) as tmp:
         sentences, chunks = store.create(tmp / "meta.sqlite", documents)
+        lexical.build(tmp / generation.LEXICAL, ((c.section, c.text) for c in chunks))
         cache = _vector_cache(previous)
         s_vecs, s_new = _vectors(
             [s.id for s in sentences],
@@ -244,7 +245,15 @@ def _vectors(
 
 
 def _versions() -> dict[str, str]:
-    names = ("lexcite", "faiss-cpu", "numpy", "sentence-transformers", "torch", "onnxruntime")
+    names = (
+        "lexcite",
+        "faiss-cpu",
+        "numpy",
+        "sentence-transformers",
+        "torch",
+        "onnxruntime",
+        "tantivy",
+    )
     found = {}
     for name in names:
         try:

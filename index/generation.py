@@ -3,7 +3,8 @@
 Layout of a data directory (LEXCITE_DATA_DIR):
 
     CURRENT                     name of the generation readers should use
-    generations/<name>/         manifest.json, meta.sqlite, {chunks,sentences}.{npy,faiss}
+    generations/<name>/         manifest.json, meta.sqlite, {chunks,sentences}.{npy,faiss},
+                                lexical/ (the Tantivy index, index/lexical.py)
     generations/.tmp-*          a generation being built (removed at start-up if abandoned)
     .lock                       held by the one ingest that may write at a time
 
@@ -18,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -28,17 +30,20 @@ from typing import Any
 
 import numpy as np
 
-from index import store, vectors
+from index import lexical, store, vectors
 from index.errors import CorruptIndex, IndexMismatch, NoIndex
+from index.lexical import LexicalIndex
 from index.types import Vectors
 from index.vectors import VectorIndex
 from ingest.types import Chunk, Sentence
 
-FORMAT = 2
+# 3: the lexical index moved from SQLite FTS5 to Tantivy (lexical/).
+FORMAT = 3
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 TMP_PREFIX = ".tmp-"
 FILES = ("meta.sqlite", "chunks.npy", "sentences.npy", "chunks.faiss", "sentences.faiss")
+LEXICAL = "lexical"
 # Older generations kept as fallbacks for a corrupt current one.
 KEEP = 3
 
@@ -53,6 +58,7 @@ class Generation:
     db: sqlite3.Connection
     chunk_index: VectorIndex
     sentence_index: VectorIndex
+    lexical: LexicalIndex
     chunk_vectors: Vectors
     sentence_vectors: Vectors
     sentences: list[Sentence]
@@ -97,6 +103,13 @@ def staging(data_dir: Path, name: str) -> Iterator[Path]:
         raise
 
 
+def content_files(folder: Path) -> list[str]:
+    """Return the paths, relative to a generation folder, of the files its manifest lists:
+    FILES, then every file of the lexical index."""
+    index_files = lexical.files(folder / LEXICAL) if (folder / LEXICAL).is_dir() else []
+    return [*FILES, *(f"{LEXICAL}/{p.name}" for p in index_files)]
+
+
 def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """Add checksums of the generation's files to the manifest and write it; return it."""
     manifest = {
@@ -104,7 +117,7 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "format": FORMAT,
         "files": {
             name: {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
-            for name in FILES
+            for name in content_files(folder)
         },
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -113,7 +126,7 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
 def publish(data_dir: Path, tmp: Path, name: str) -> Path:
     """Move a finished generation into place and make it current, crash-safely."""
-    for path in tmp.iterdir():
+    for path in tmp.rglob("*"):
         _fsync(path)
     final = generations_dir(data_dir) / name
     os.replace(tmp, final)
@@ -184,7 +197,11 @@ def verify(path: Path, manifest: dict[str, Any]) -> None:
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise CorruptIndex(f"{path.name}: manifest lists no files")
-    for name in FILES:
+    # Only plain file names under lexical/: a tampered manifest cannot point elsewhere.
+    listed = [n for n in files if isinstance(n, str) and re.fullmatch(rf"{LEXICAL}/[\w.-]+", n)]
+    if f"{LEXICAL}/meta.json" not in listed:
+        raise CorruptIndex(f"{path.name}: manifest lists no lexical index")
+    for name in (*FILES, *listed):
         expected = files.get(name, {})
         file = path / name
         if not file.is_file() or file.stat().st_size != expected.get("bytes"):
@@ -214,6 +231,7 @@ def load(path: Path, model: str | None = None) -> Generation:
         db=db,
         chunk_index=vectors.load(path / "chunks.faiss"),
         sentence_index=vectors.load(path / "sentences.faiss"),
+        lexical=LexicalIndex(path / LEXICAL),
         # Read into memory, not mmapped: a served file truncated in place (a backup restored
         # with cp) would otherwise kill the process with SIGBUS instead of raising.
         chunk_vectors=np.load(path / "chunks.npy"),

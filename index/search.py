@@ -136,9 +136,7 @@ class Searcher:
         lexical: list[int] = []
         lexical_hits: dict[int, float] = {}
         if mode != "dense":
-            hits = store.search_chunks(
-                gen.db, text, pool, None if allowed is None else allowed.tolist()
-            )
+            hits = gen.lexical.search(text, pool, None if allowed is None else allowed.tolist())
             lexical = [row for row, _ in hits]
             lexical_hits = dict(hits)
         if mode == "rrf":

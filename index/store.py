@@ -1,15 +1,14 @@
-"""Metadata and the lexical index in SQLite: the only module that speaks SQL.
+"""Metadata in SQLite: the only module that speaks SQL.
 
 Tables: `documents`, `sentences` and `chunks` (row ids 0..n-1, which are also the rows
-of the vector files), and FTS5 tables over chunk and sentence text for BM25 search.
+of the vector files and of the lexical index, index/lexical.py).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,18 +34,7 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_document ON chunks(document_id);
 CREATE INDEX sentences_document ON sentences(document_id);
-CREATE VIRTUAL TABLE chunks_fts USING fts5(
-    section, text, content='chunks', content_rowid='row', tokenize='porter unicode61'
-);
 """
-
-# Words too common to rank on; the short English list of Lucene's StandardAnalyzer.
-STOPWORDS = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their "
-    "then there these they this to was will with what which who whom how does do can i my me "
-    "we you your".split()
-)
-_TOKEN = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +128,6 @@ def create(path: Path, documents: Sequence[Document]) -> tuple[list[Sentence], l
                     ],
                 )
                 chunks.append(c)
-        db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
         db.commit()
     finally:
         db.close()
@@ -152,37 +139,6 @@ def connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     db.execute("PRAGMA query_only = ON")
     return db
-
-
-def lexical_query(text: str) -> str:
-    """Given a user query, return an FTS5 MATCH expression (quoted terms, OR-ed), or ""."""
-    terms = [t for t in _TOKEN.findall(text.casefold()) if t not in STOPWORDS]
-    unique = list(dict.fromkeys(terms))
-    return " OR ".join(f'"{t}"' for t in unique)
-
-
-def search_chunks(
-    db: sqlite3.Connection, query: str, k: int, allowed: Iterable[int] | None = None
-) -> list[tuple[int, float]]:
-    """Given a normalised query, return up to k (chunk row, BM25 score) pairs, best first.
-
-    FTS5's bm25() is the Okapi BM25 of Robertson & Zaragoza (2009) with k1=1.2, b=0.75;
-    it returns negative numbers (lower is better), so the sign is flipped here.
-    """
-    match = lexical_query(query)
-    if not match:
-        return []
-    sql = "SELECT rowid, -bm25(chunks_fts, 0.5, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ?"
-    params: list[object] = [match]
-    if allowed is not None:
-        rows = list(allowed)
-        if not rows:
-            return []
-        sql += " AND rowid IN (SELECT value FROM json_each(?))"
-        params.append(json.dumps(rows))
-    sql += " ORDER BY bm25(chunks_fts, 0.5, 1.0) LIMIT ?"
-    params.append(k)
-    return [(int(r), float(s)) for r, s in db.execute(sql, params)]
 
 
 def filtered_chunk_rows(db: sqlite3.Connection, filters: Filters) -> list[int]:

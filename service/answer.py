@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.store import STOPWORDS, DocumentRow
+from index.lexical import STOPWORDS
+from index.store import DocumentRow
 from index.types import Vectors
 from ingest.types import LineKind, Sentence
 from service.types import Answer, AnswerSentence, Citation

@@ -1,4 +1,4 @@
-"""index/search.py and the lexical half of index/store.py: hybrid retrieval with filters."""
+"""index/search.py and index/lexical.py: hybrid and lexical retrieval with filters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index import store
+from index import lexical
 from index.encoder import Encoder
 from index.generation import Generation
 from index.search import MODES, Searcher, fuse, normalise_query
@@ -61,16 +61,14 @@ def test_fuse_scores_every_ranked_row_by_its_ranks(rankings: list[list[int]]) ->
         assert score == pytest.approx(expected)
 
 
-# --- lexical_query and search_chunks --------------------------------------------------
+# --- the lexical index ------------------------------------------------------------------
 
 
-def test_lexical_query_quotes_terms_and_drops_stopwords() -> None:
-    assert store.lexical_query("What is the four-week training?") == (
-        '"four" OR "week" OR "training"'
-    )
-    assert store.lexical_query("Training TRAINING training") == '"training"'
-    assert store.lexical_query("what is the") == ""
-    assert store.lexical_query("") == ""
+def test_lexical_terms_drop_stopwords_and_repeats() -> None:
+    assert lexical.terms("What is the four-week training?") == ["four", "week", "training"]
+    assert lexical.terms("Training TRAINING training") == ["training"]
+    assert lexical.terms("what is the") == []
+    assert lexical.terms("") == []
 
 
 EVIL = [
@@ -101,26 +99,42 @@ EVIL = [
 
 
 @pytest.mark.parametrize("query", EVIL)
-def test_fts_syntax_in_a_query_cannot_break_the_match(
+def test_query_syntax_in_a_query_cannot_break_the_search(
     hashed_generation: Generation, query: str
 ) -> None:
-    hits = store.search_chunks(hashed_generation.db, query, 10)
+    hits = hashed_generation.lexical.search(query, 10)
     assert all(0 <= row < len(hashed_generation.chunks) for row, _ in hits)
-    filtered = store.search_chunks(hashed_generation.db, query, 10, allowed=[0, 1, 2])
+    filtered = hashed_generation.lexical.search(query, 10, allowed=[0, 1, 2])
     assert {row for row, _ in filtered} <= {0, 1, 2}
+
+
+def test_a_filtered_lexical_search_ranks_and_scores_as_the_unfiltered_one(
+    hashed_generation: Generation,
+) -> None:
+    query = "287(g) task force officers mandamus"
+    everything = hashed_generation.lexical.search(query, len(hashed_generation.chunks))
+    allowed = sorted(row for row, _ in everything)[::2]
+    filtered = hashed_generation.lexical.search(query, 3, allowed=allowed)
+    expected = [(row, score) for row, score in everything if row in set(allowed)][:3]
+    assert [row for row, _ in filtered] == [row for row, _ in expected]
+    assert [score for _, score in filtered] == pytest.approx([score for _, score in expected])
+
+
+def test_an_empty_filter_finds_nothing(hashed_generation: Generation) -> None:
+    assert hashed_generation.lexical.search("training", 5, allowed=[]) == []
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=40))
 def test_any_query_text_is_safe(hashed_generation: Generation, query: str) -> None:
-    hits = store.search_chunks(hashed_generation.db, query, 5)
+    hits = hashed_generation.lexical.search(query, 5)
     assert len(hits) <= 5
     scores = [score for _, score in hits]
     assert scores == sorted(scores, reverse=True)
 
 
 def test_bm25_ranks_the_charleston_passages_first(hashed_generation: Generation) -> None:
-    hits = store.search_chunks(hashed_generation.db, "four-week training Charleston", 5)
+    hits = hashed_generation.lexical.search("four-week training Charleston", 5)
     top = [hashed_generation.chunks[row].text for row, _ in hits[:2]]
     # Both passages that mention the training in Charleston (one is the key takeaways).
     assert all("four-week" in text and "Charleston" in text for text in top)
