@@ -253,7 +253,7 @@ def markdown(results: dict[str, Any]) -> str:
                 return f"{_f(_get(s, key, 'p50_ms'), 2)} / {_f(_get(s, key, 'p99_ms'), 2)}"
 
             enough = [e for e in s.get("ef_search_sweep", []) if e["recall_at_10"] >= 0.95]
-            ef = "exact" if s.get("dense_index") == "flat" else "> 512"
+            ef = "exact" if s.get("dense_index") == "flat" else "> 2048"
             if enough:
                 e = enough[0]
                 ef = f"{e['ef_search']} (p50 {_f(e['p50_ms'], 2)} ms)"

@@ -96,7 +96,7 @@ def ef_sweep(
         return []
     hnsw: Any = index._index.hnsw  # type: ignore[attr-defined]
     out = []
-    for ef in (32, 64, 128, 256, 512):
+    for ef in (64, 256, 512, 1024, 1536, 2048):
         hnsw.efSearch = ef
         latency = timed(functools.partial(index.search, k=10), list(queries), 1)
         out.append({"ef_search": ef, "recall_at_10": recall_at(index, truth, queries), **latency})

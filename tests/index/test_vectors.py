@@ -44,6 +44,17 @@ def test_collections_above_the_flat_limit_use_hnsw(monkeypatch: pytest.MonkeyPat
     assert index.size == 21
 
 
+def test_a_loaded_hnsw_index_searches_with_this_versions_width(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", 20)
+    monkeypatch.setattr(vectors, "HNSW_EF_SEARCH", 16)
+    vectors.save(vectors.build(unit_vectors(50)), tmp_path / "old.faiss")
+    monkeypatch.setattr(vectors, "HNSW_EF_SEARCH", 300)
+    loaded = vectors.load(tmp_path / "old.faiss")
+    assert loaded._index.hnsw.efSearch == 300  # type: ignore[attr-defined]
+
+
 def test_flat_search_matches_the_reference() -> None:
     v = unit_vectors(200)
     index = vectors.build(v)
