@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -26,6 +29,15 @@ RRF_K = 60
 # Each retriever contributes this many candidates per requested result before fusion.
 CANDIDATES_PER_RESULT = 4
 MIN_CANDIDATES = 40
+
+# FAISS and Tantivy release the GIL while they search, so a query's lexical half runs in
+# one of these threads beside its dense half (and an answer's sentence search beside
+# both): one question uses both cores. Threads start on first use; more than the cores,
+# so one request's search never waits behind another's in the queue.
+SEARCH_THREADS = 8
+_POOL = ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="lexcite-search")
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "´": "'"})
 # "287g", "287 g", "287-g", "287 (g)", "section 287 g" all mean Section 287(g).
@@ -57,6 +69,11 @@ def normalise_query(query: str) -> str:
     return " ".join(query.split())
 
 
+def in_background(work: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+    """Start a search in a search thread; its result() returns it or raises its error."""
+    return _POOL.submit(work, *args, **kwargs)
+
+
 def fuse(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
     """Given ranked lists of ids, return each id's reciprocal-rank-fusion score."""
     scores: dict[int, float] = {}
@@ -84,6 +101,17 @@ def weighted_sum(
         row: dense_weight * d.get(row, 0.0) + (1 - dense_weight) * lex.get(row, 0.0)
         for row in d.keys() | lex.keys()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """What a retrieval found: passages, the query's vector, similar sentences' rows, and
+    how long embedding the query took (ms)."""
+
+    passages: list[Passage]
+    vector: Vectors
+    sentence_rows: list[int]
+    encode_ms: float
 
 
 class Searcher:
@@ -120,13 +148,39 @@ class Searcher:
         query_vector: Vectors | None = None,
     ) -> list[Passage]:
         """Given a query, return the k best passages that pass the filters, best first."""
+        return self.retrieve(query, k, filters, mode, query_vector=query_vector).passages
+
+    def retrieve(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        sentences: int = 0,
+        query_vector: Vectors | None = None,
+    ) -> Retrieved:
+        """Given a query, return the k best passages that pass the filters, the query's
+        vector, and (with `sentences`) the rows of that many most similar sentences.
+
+        The lexical search needs no vector: it starts first, in a search thread, and runs
+        while the query is embedded and the dense searches run.
+        """
+        started = time.perf_counter()
         text = normalise_query(query)
         gen = self.generation
         allowed = None
         if filters is not None and filters.active:
             allowed = np.asarray(store.filtered_chunk_rows(gen.db, filters), dtype=np.int64)
         pool = max(MIN_CANDIDATES, CANDIDATES_PER_RESULT * k)
+        lexical_job = None
+        if mode != "dense":
+            rows = None if allowed is None else allowed.tolist()
+            lexical_job = in_background(gen.lexical.search, text, pool, rows)
         vector = self.embed(text) if query_vector is None else query_vector
+        encoded = time.perf_counter()
+        sentence_job = None
+        if sentences > 0:
+            sentence_job = in_background(self.similar_sentences, vector, sentences, filters)
         dense: list[int] = []
         dense_hits: dict[int, float] = {}
         if mode != "lexical":
@@ -135,8 +189,8 @@ class Searcher:
             dense_hits = dict(zip(dense, (float(x) for x in scores), strict=True))
         lexical: list[int] = []
         lexical_hits: dict[int, float] = {}
-        if mode != "dense":
-            hits = gen.lexical.search(text, pool, None if allowed is None else allowed.tolist())
+        if lexical_job is not None:
+            hits = lexical_job.result()
             lexical = [row for row, _ in hits]
             lexical_hits = dict(hits)
         if mode == "rrf":
@@ -144,16 +198,20 @@ class Searcher:
         else:
             fused = weighted_sum(dense_hits, lexical_hits, DENSE_WEIGHT)
         best = sorted(fused, key=lambda row: (-fused[row], row))[:k]
-        if not best:
-            return []
-        rows = np.asarray(best, dtype=np.int64)
-        dense_scores = np.asarray(gen.chunk_vectors[rows] @ vector, dtype=np.float32)
-        dense_rank = {row: i for i, row in enumerate(dense, 1)}
-        lexical_rank = {row: i for i, row in enumerate(lexical, 1)}
-        return [
-            self._passage(row, fused[row], float(ds), dense_rank.get(row), lexical_rank.get(row))
-            for row, ds in zip(best, dense_scores, strict=True)
-        ]
+        passages = []
+        if best:
+            best_rows = np.asarray(best, dtype=np.int64)
+            dense_scores = np.asarray(gen.chunk_vectors[best_rows] @ vector, dtype=np.float32)
+            dense_rank = {row: i for i, row in enumerate(dense, 1)}
+            lexical_rank = {row: i for i, row in enumerate(lexical, 1)}
+            passages = [
+                self._passage(
+                    row, fused[row], float(ds), dense_rank.get(row), lexical_rank.get(row)
+                )
+                for row, ds in zip(best, dense_scores, strict=True)
+            ]
+        similar = [] if sentence_job is None else sentence_job.result()
+        return Retrieved(passages, vector, similar, (encoded - started) * 1000)
 
     def _passage(
         self, row: int, score: float, dense_score: float, d_rank: int | None, l_rank: int | None

@@ -7,6 +7,7 @@ question's type, and for adding something the chosen ones do not already say.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,8 +97,10 @@ class Scored:
     terms: frozenset[str]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def terms(text: str) -> frozenset[str]:
-    """Given text, return its content terms: lower-cased, stop words out, plural -s off."""
+    """Given text, return its content terms: lower-cased, stop words out, plural -s off.
+    Cached: the same source sentences come back as candidates for many questions."""
     out = set()
     for token in _TERM.findall(text.casefold()):
         if token in STOPWORDS or len(token) < 2:

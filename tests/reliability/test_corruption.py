@@ -31,7 +31,7 @@ from tests.reliability.helpers import (
 
 SEED = 287
 PLACES = 4  # damaged places per file type and kind of damage
-DAMAGED = (*generation.FILES, "manifest.json")
+DAMAGED = (*generation.FILES, f"{generation.LEXICAL}/meta.json", "manifest.json")
 QUESTIONS = ("What is a writ of mandamus?", "What does the 287(g) task force model allow?")
 
 
