@@ -330,8 +330,10 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Return (terms said under a negation, terms said plainly) of a sentence."""
+    """Return (terms said under a negation, terms said plainly) of a sentence (cached, like
+    `terms`)."""
     tokens = [_SAME_ACTION.get(t, t) for t in _TERM.findall(text.casefold())]
     negated: set[str] = set()
     plain: set[str] = set()
