@@ -206,6 +206,12 @@ def http_section(
         if not data_dir:
             http[system] = {"skipped": "its in-process run built no index"}
             continue
+        models = Path(data_dir) / "models"
+        if encoder == "onnx" and cache.is_dir() and not models.exists():
+            # The server keeps its ONNX graph beside its index: give it the graph the
+            # in-process runs exported, as a deployment has it after its first start, so
+            # its memory and start-up are not those of the one-time export.
+            shutil.copytree(cache, models)
         port = servers.free_port()
         env = {
             "LEXCITE_DATA_DIR": data_dir,

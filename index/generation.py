@@ -37,8 +37,8 @@ from index.types import Vectors
 from index.vectors import VectorIndex
 from ingest.types import Chunk, Sentence
 
-# 3: the lexical index moved from SQLite FTS5 to Tantivy (lexical/).
-FORMAT = 3
+# 3: the lexical index moved from SQLite FTS5 to Tantivy (lexical/); 4: one lexical field.
+FORMAT = 4
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 TMP_PREFIX = ".tmp-"

@@ -30,7 +30,7 @@ def test_rows_are_the_chunks_order_and_words_are_stemmed(index: LexicalIndex) ->
     assert [row for row, _ in index.search("trains week", 5)] == [2]
 
 
-def test_headings_count_but_weigh_less_than_text(index: LexicalIndex) -> None:
+def test_headings_are_searched_with_the_text(index: LexicalIndex) -> None:
     hits = dict(index.search("training charleston", 5))
     assert set(hits) == {2}
     heading_only = dict(index.search("overview", 5))
