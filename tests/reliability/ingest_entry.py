@@ -111,7 +111,8 @@ class _Os:
 
 
 class _Shutil:
-    """`shutil` as index.generation sees it: a prune removes files one by one, pausing."""
+    """`shutil` as index.generation sees it: a prune removes the entries of a generation
+    (files, and the lexical index's folder) one by one, pausing."""
 
     def __init__(self, phases: Phases) -> None:
         self._phases = phases
@@ -122,8 +123,11 @@ class _Shutil:
     def rmtree(self, path: Any, ignore_errors: bool = False) -> None:
         folder = Path(path)
         if not folder.name.startswith(generation.TMP_PREFIX):
-            for file in sorted(folder.iterdir()) if folder.is_dir() else []:
-                file.unlink(missing_ok=True)
+            for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink(missing_ok=True)
                 self._phases.mark("pruning")
                 self._phases.pause()
         shutil.rmtree(folder, ignore_errors=ignore_errors)
