@@ -127,10 +127,10 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 def publish(data_dir: Path, tmp: Path, name: str) -> Path:
     """Move a finished generation into place and make it current, crash-safely."""
     for path in tmp.rglob("*"):
-        _fsync(path)
+        fsync(path)
     final = generations_dir(data_dir) / name
     os.replace(tmp, final)
-    _fsync(generations_dir(data_dir))
+    fsync(generations_dir(data_dir))
     point(data_dir, name)
     return final
 
@@ -139,12 +139,13 @@ def point(data_dir: Path, name: str) -> None:
     """Make `name` the current generation: write CURRENT.tmp, flush it, rename it over."""
     pointer = data_dir / f"{CURRENT}.tmp"
     pointer.write_text(name + "\n")
-    _fsync(pointer)
+    fsync(pointer)
     os.replace(pointer, data_dir / CURRENT)
-    _fsync(data_dir)
+    fsync(data_dir)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """Flush a file's or a folder's data to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

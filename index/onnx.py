@@ -33,7 +33,7 @@ from tokenizers import Tokenizer
 
 from index.encoder import _model_name
 from index.errors import ModelUnavailable
-from index.generation import sha256_file
+from index.generation import fsync, sha256_file
 from index.types import Vectors
 
 log = logging.getLogger("lexcite.index")
@@ -211,7 +211,7 @@ def export(spec: Spec, graph: Path, record: Path) -> None:
                 dynamo=False,
             )
         fused = _fuse(spec, tmp_raw, tmp_graph)
-        _fsync(tmp_graph)
+        fsync(tmp_graph)
         os.replace(tmp_graph, graph)
         description = {
             "format": EXPORT_FORMAT,
@@ -228,7 +228,7 @@ def export(spec: Spec, graph: Path, record: Path) -> None:
             "bytes": graph.stat().st_size,
         }
         tmp_record.write_text(json.dumps(description, indent=2, sort_keys=True), "utf-8")
-        _fsync(tmp_record)
+        fsync(tmp_record)
         os.replace(tmp_record, record)
     except (RuntimeError, ValueError, TypeError, AttributeError) as err:
         raise ModelUnavailable(f"cannot export {spec.name!r} to ONNX: {err}") from err
@@ -259,14 +259,6 @@ def _fuse(spec: Spec, raw: Path, out: Path) -> bool:
     )
     optimized.save_model_to_file(str(out))
     return True
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _pooled_module(spec: Spec) -> tuple[Any, tuple[str, ...]]:

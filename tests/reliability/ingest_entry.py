@@ -138,7 +138,7 @@ def instrument(phases: Phases) -> None:
     remove_abandoned = generation.remove_abandoned
     staging = generation.staging
     write_manifest = generation.write_manifest
-    fsync = generation._fsync
+    fsync = generation.fsync
     prune = generation.prune
 
     def marked_remove_abandoned(data_dir: Path) -> list[str]:
@@ -168,7 +168,7 @@ def instrument(phases: Phases) -> None:
     generation.remove_abandoned = marked_remove_abandoned
     generation.staging = marked_staging
     generation.write_manifest = marked_write_manifest
-    generation._fsync = marked_fsync
+    generation.fsync = marked_fsync
     generation.prune = marked_prune
     generation.os = _Os(phases)  # type: ignore[attr-defined,assignment]
     generation.shutil = _Shutil(phases)  # type: ignore[attr-defined,assignment]
