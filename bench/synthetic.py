@@ -127,6 +127,11 @@ def synthetic_chunks(seed: Seed, n: int) -> Iterator[tuple[str, str]]:
             yield seed.sections[int(sections[row])], " ".join(sentences)[: MAX_CHARS * 2]
 
 
+def chunk_text(section: str, text: str) -> str:
+    """What lexcite embeds and indexes for a chunk (index.build.chunk_input)."""
+    return f"{section}\n{text}"
+
+
 def _id(kind: str, row: int) -> str:
     return hashlib.sha256(f"{kind}:{row}".encode()).hexdigest()[:32]
 
@@ -146,7 +151,7 @@ def write_database(path: Path, seed: Seed, n: int, sample: int) -> tuple[list[st
             for row in range(first, min(n, first + CHUNKS_PER_DOCUMENT)):
                 section, text = next(chunks)
                 if row < sample:
-                    sample_inputs.append(f"{section}\n{text}")
+                    sample_inputs.append(chunk_text(section, text))
                 rows.append((row, section, offset, offset + len(text), text))
                 texts.append(text)
                 offset += len(text) + 1
@@ -184,7 +189,7 @@ def write_database(path: Path, seed: Seed, n: int, sample: int) -> tuple[list[st
         db.commit()
         began = time.perf_counter()
         stored = db.execute("SELECT section, text FROM chunks ORDER BY row")
-        lexical.build(path.parent / generation.LEXICAL, ((str(a), str(b)) for a, b in stored))
+        lexical.build(path.parent / generation.LEXICAL, (chunk_text(a, b) for a, b in stored))
         lexical_s = time.perf_counter() - began
     finally:
         db.close()

@@ -147,7 +147,7 @@ def _ingest_locked(
     name = generation.new_name(chash)
     with generation.staging(data_dir, name) as tmp:
         sentences, chunks = store.create(tmp / "meta.sqlite", documents)
-        lexical.build(tmp / generation.LEXICAL, ((c.section, c.text) for c in chunks))
+        lexical.build(tmp / generation.LEXICAL, (chunk_input(c) for c in chunks))
         cache = _vector_cache(previous)
         s_vecs, s_new = _vectors(
             [s.id for s in sentences],

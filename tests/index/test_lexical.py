@@ -9,11 +9,11 @@ import pytest
 from index import lexical
 from index.lexical import LexicalIndex
 
-CHUNKS = [
-    ("Overview", "The county signed a 287(g) agreement with ICE."),
-    ("Overview", "Under 287(g) officers screen people booked into the jail."),
-    ("Training", "The 287(g) officers trained for four weeks in Charleston."),
-    ("Mandamus", "A writ of mandamus asks a court to order an official to act."),
+CHUNKS = [  # as index.build.chunk_input makes them: section heading, then text
+    "Overview\nThe county signed a 287(g) agreement with ICE.",
+    "Overview\nUnder 287(g) officers screen people booked into the jail.",
+    "Training\nThe 287(g) officers trained for four weeks in Charleston.",
+    "Mandamus\nA writ of mandamus asks a court to order an official to act.",
 ]
 
 
