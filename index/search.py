@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, ParamSpec, TypeVar
@@ -125,16 +125,15 @@ class Searcher:
         """Return the normalised embedding of an already normalised query."""
         return np.asarray(self.encoder.encode([query])[0], dtype=np.float32)
 
-    def similar_sentences(
-        self, vector: Vectors, k: int, filters: Filters | None = None
-    ) -> list[int]:
-        """Return the rows of the k sentences most similar to a query vector that pass
-        the filters (applied inside the vector search, like chunk filters)."""
+    def similar_sentences(self, vector: Vectors, k: int, chunks: Iterable[int] | None) -> list[int]:
+        """Return the rows of the k sentences most similar to a query vector, among the
+        sentences of the given chunk rows (None: all), filtered inside the vector search
+        like chunks are."""
         gen = self.generation
         allowed = None
-        if filters is not None and filters.active:
-            chunks = set(store.filtered_chunk_rows(gen.db, filters))
-            rows = [r for r, c in enumerate(gen.sentence_chunk) if c in chunks]
+        if chunks is not None:
+            kept = set(chunks)
+            rows = [r for r, c in enumerate(gen.sentence_chunk) if c in kept]
             allowed = np.asarray(rows, dtype=np.int64)
         ids, _ = gen.sentence_index.search(vector, k, allowed)
         return [int(i) for i in ids]
@@ -165,7 +164,6 @@ class Searcher:
         The lexical search needs no vector: it starts first, in a search thread, and runs
         while the query is embedded and the dense searches run.
         """
-        started = time.perf_counter()
         text = normalise_query(query)
         gen = self.generation
         allowed = None
@@ -176,11 +174,13 @@ class Searcher:
         if mode != "dense":
             rows = None if allowed is None else allowed.tolist()
             lexical_job = in_background(gen.lexical.search, text, pool, rows)
+        started = time.perf_counter()
         vector = self.embed(text) if query_vector is None else query_vector
         encoded = time.perf_counter()
         sentence_job = None
         if sentences > 0:
-            sentence_job = in_background(self.similar_sentences, vector, sentences, filters)
+            chunks = None if allowed is None else allowed.tolist()
+            sentence_job = in_background(self.similar_sentences, vector, sentences, chunks)
         dense: list[int] = []
         dense_hits: dict[int, float] = {}
         if mode != "lexical":
