@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,8 @@ def http_section(
 ) -> dict[str, Any]:
     """Measure /v1/ask of `lexcite serve` (ONNX), lexcite's app on PyTorch and the peer."""
     http: dict[str, Any] = {}
+    # Each server to measure: its name, its environment, and its command for a port.
+    systems: list[tuple[str, dict[str, str], Callable[[str], list[str]]]] = []
     for encoder in encoders:
         system = f"lexcite-{encoder}"
         data_dir = inproc.get(system, {}).get("data_dir")
@@ -212,22 +215,25 @@ def http_section(
             # in-process runs exported, as a deployment has it after its first start, so
             # its memory and start-up are not those of the one-time export.
             shutil.copytree(cache, models)
-        port = servers.free_port()
         env = {
             "LEXCITE_DATA_DIR": data_dir,
             "LEXCITE_CORPUS_DIR": str(questions.ROOT / "corpus"),
             # The default 120 requests a minute per address would measure the limiter.
             "LEXCITE_RATE_LIMIT": "0",
         }
-        command = (
-            lexcite_command("serve", "--port", str(port))
-            if encoder == "onnx"
-            else python_module("bench.lexcite_server", "--port", str(port))
-        )
+        if encoder == "onnx":
+            systems.append((system, env, lambda port: lexcite_command("serve", "--port", port)))
+        else:
+            systems.append(
+                (system, env, lambda port: python_module("bench.lexcite_server", "--port", port))
+            )
+    systems.append(("peer", {}, lambda port: python_module("bench.peer_server", "--port", port)))
+    for system, env, command in systems:
+        port = servers.free_port()
         try:
             http[system] = measure_http(
                 system,
-                command,
+                command(str(port)),
                 env,
                 port,
                 work,
@@ -238,21 +244,6 @@ def http_section(
             )
         except servers.ServerFailed as err:
             http[system] = {"skipped": str(err)}
-    port = servers.free_port()
-    try:
-        http["peer"] = measure_http(
-            "peer",
-            python_module("bench.peer_server", "--port", str(port)),
-            {},
-            port,
-            work,
-            items,
-            clients,
-            args.http_seconds,
-            args.max_requests,
-        )
-    except servers.ServerFailed as err:
-        http["peer"] = {"skipped": str(err)}
     return http
 
 
