@@ -17,6 +17,7 @@ field and a text field: on the dev split the lexical ranking was as good or bett
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,6 +40,17 @@ LOCK_SUFFIX = ".lock"
 # Words whose chunk frequency an open index remembers.
 FREQUENCY_CACHE = 1 << 16
 _TOKEN = re.compile(r"\w+")
+# What the "en_stem" analyzer does (Tantivy's registered English analyzer: simple
+# tokenizer, words over 40 bytes out, lower-cased, Snowball English stemmer), with the stop
+# words out: the analysis the composer compares question and sentence words with.
+_ANALYZER = (
+    tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    .filter(tantivy.Filter.remove_long(40))
+    .filter(tantivy.Filter.lowercase())
+    .filter(tantivy.Filter.custom_stopword(sorted(STOPWORDS)))
+    .filter(tantivy.Filter.stemmer("english"))
+    .build()
+)
 
 
 def schema() -> tantivy.Schema:
@@ -52,6 +64,13 @@ def terms(query: str) -> list[str]:
     """Given a normalised query, return its distinct searchable words, in order."""
     words = [t for t in _TOKEN.findall(query.casefold()) if t not in STOPWORDS]
     return list(dict.fromkeys(words))
+
+
+def stems(text: str) -> list[str]:
+    """Given text, return its words as the index keeps them: lower-cased and stemmed
+    ("Supervision", "supervises" -> "supervis"), stop words and stray letters ("g" of
+    "287(g)", "t" of "don't") out, in order."""
+    return [t for t in _ANALYZER.analyze(text) if len(t) > 1 or t.isdigit()]
 
 
 def build(folder: Path, texts: Iterable[str]) -> int:
@@ -99,6 +118,20 @@ class LexicalIndex:
             return 0
         found = self._searcher.search(self._query(words), 1, count=True)
         return int(found.count)  # type: ignore[attr-defined]  # missing from tantivy's stub
+
+    def rarity(self, text: str) -> dict[str, float]:
+        """Given text, return each of its stems with its BM25 idf over the chunks.
+
+        Lucene's non-negative form, log(1 + (N - n + 0.5) / (n + 0.5)) (Robertson &
+        Zaragoza 2009 give the original): a word in every chunk weighs little, a word in
+        none weighs most. The composer weighs a question's words by it.
+        """
+        n = self.size
+        out = {}
+        for stem in dict.fromkeys(stems(text)):
+            df = int(self._searcher.doc_freq("text", stem))
+            out[stem] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
 
     def ranking_terms(self, query: str) -> list[str]:
         """Return the query's words that rank: those in at most half of the chunks, or all

@@ -14,31 +14,39 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.lexical import STOPWORDS
+from index.lexical import STOPWORDS, stems
 from index.store import DocumentRow
 from index.types import Vectors
 from ingest.types import LineKind, Sentence
 from service.types import Answer, AnswerSentence, Citation
 
-# Weights of a sentence's ranking score: chosen by a random search over a small grid on
-# the dev split of eval/data (best share of questions whose answer cites a gold span);
-# the test split was not used. See eval/README.md.
+# Weights of a sentence's ranking score and the margins of `select`: the best of a seeded
+# random search over a small grid on the dev split of eval/data (share of answerable
+# questions whose answer cites a gold span), `python -m eval.tune`; the test split was not
+# used. See eval/README.md.
 W_DENSE = 0.6
-W_TERMS = 0.1
+W_TERMS = 0.2
 W_PASSAGE = 0.1
 W_CONTEXT = 0.6
-LEAD_IN_PENALTY = 0.2
+LEAD_IN_PENALTY = 0.4
 ASKED_SHARE = 0.9
-TYPE_BONUS = 0.15
+TYPE_BONUS = 0.25
 QUESTION_PENALTY = 0.25
-SHORT_PENALTY = 0.05
-FILLER_PENALTY = 0.0
+SHORT_PENALTY = 0.0
+FILLER_PENALTY = 0.05
 NEW_SOURCE_BONUS = 0.03
 # A further sentence is added while it scores within this margin of the best one.
 MARGIN = 0.10
-LIST_MARGIN = 0.22
+LIST_MARGIN = 0.30
 MAX_SENTENCES = 3
 MAX_LIST_SENTENCES = 5
+# Abstain when a line ingest removed as page clutter ("Book a Free Writ of Mandamus Call",
+# "12 Min Read") is this much more similar to the question than the best source sentence:
+# only the page's promotion answers it, and that is not a source. Chosen on the dev split
+# of eval/data (`python -m eval.tune` prints the gaps): halfway between the largest gap of
+# an answerable question (0.081) and the smallest of a question only clutter answers
+# (0.167).
+DECOY_MARGIN = 0.12
 # Two sentences sharing more than this share of their terms say the same thing.
 DUPLICATE_JACCARD = 0.6
 # Sentences from different sources must be at least this similar to be compared for
@@ -95,6 +103,22 @@ class Scored:
     score: float
     coverage: float
     terms: frozenset[str]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _stems(text: str, section: str) -> frozenset[str]:
+    """The stems of a sentence and of its section heading (cached, like `terms`)."""
+    return frozenset(stems(text)) | frozenset(stems(section))
+
+
+def coverage(wanted: Mapping[str, float], sentence: Sentence) -> float:
+    """Given the question's stems with their weights, return the weighted share of them
+    that the sentence or its section heading has (0 when the question has none)."""
+    total = sum(wanted.values())
+    if total <= 0:
+        return 0.0
+    have = _stems(sentence.text, sentence.section)
+    return sum(weight for stem, weight in wanted.items() if stem in have) / total
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -233,23 +257,34 @@ class Weights:
     short: float = SHORT_PENALTY
     filler: float = FILLER_PENALTY
     lead_in: float = LEAD_IN_PENALTY
+    margin: float = MARGIN
+    list_margin: float = LIST_MARGIN
 
 
 def score(
-    question: str, qtype: str, pool: Sequence[Candidate], weights: Weights | None = None
+    question: str,
+    qtype: str,
+    pool: Sequence[Candidate],
+    weights: Weights | None = None,
+    rarity: Mapping[str, float] | None = None,
 ) -> list[Scored]:
-    """Given the question and candidates, return them scored, best first."""
+    """Given the question and candidates, return them scored, best first.
+
+    `rarity` weighs the question's stems (index.lexical.LexicalIndex.rarity: BM25's idf),
+    so that sharing "supervise" counts for more than sharing "287(g)" in a 287(g) corpus;
+    without it every stem weighs the same.
+    """
     w = weights or Weights()
-    wanted = terms(question)
+    wanted = rarity if rarity is not None else dict.fromkeys(stems(question), 1.0)
     scored = []
     for c in pool:
         text = c.sentence.text
         have = terms(text)
-        coverage = len(wanted & have) / len(wanted) if wanted else 0.0
+        covered = coverage(wanted, c.sentence)
         # A sentence answering the text's own question inherits that question's match.
         own = max(c.dense, ASKED_SHARE * c.asked)
         dense = (1 - w.context) * own + w.context * max(c.context, own)
-        value = w.dense * dense + w.terms * coverage + w.passage / (1 + c.passage_rank)
+        value = w.dense * dense + w.terms * covered + w.passage / (1 + c.passage_rank)
         value += w.type_bonus * _fits(qtype, c.sentence)
         if text.endswith("?"):
             value -= w.question
@@ -259,7 +294,7 @@ def score(
             value -= w.filler
         if text.endswith(":"):
             value -= w.lead_in
-        scored.append(Scored(c, value, coverage, have))
+        scored.append(Scored(c, value, covered, have))
     return sorted(scored, key=lambda s: (-s.score, s.candidate.row))
 
 
@@ -293,8 +328,23 @@ def relevance(pool: Sequence[Candidate]) -> float:
     return 0.5 * max(c.dense for c in pool) + 0.5 * max(c.context for c in pool)
 
 
-def select(scored: Sequence[Scored], qtype: str) -> list[Scored]:
+def decoy_similarity(clutter_vectors: Vectors, query_vector: Vectors) -> float:
+    """Given the vectors of the removed clutter lines and the question's, return the best
+    cosine similarity (vectors are unit length), or 0 when there is no clutter."""
+    if len(clutter_vectors) == 0:
+        return 0.0
+    return float(np.max(clutter_vectors @ query_vector))
+
+
+def decoy_gap(pool: Sequence[Candidate], decoy: float) -> float:
+    """How much closer the best clutter line comes to the question than the best source
+    sentence does; `compose` abstains at DECOY_MARGIN or more."""
+    return decoy - max((c.dense for c in pool), default=0.0)
+
+
+def select(scored: Sequence[Scored], qtype: str, weights: Weights | None = None) -> list[Scored]:
     """Given scored candidates (best first), return the sentences of the answer."""
+    w = weights or Weights()
     if not scored:
         return []
     best = scored[0]
@@ -315,7 +365,7 @@ def select(scored: Sequence[Scored], qtype: str) -> list[Scored]:
         new_source = all(
             c.candidate.sentence.document_id != s.candidate.sentence.document_id for c in chosen
         )
-        margin = LIST_MARGIN if same_list else MARGIN
+        margin = w.list_margin if same_list else w.margin
         value = s.score + (NEW_SOURCE_BONUS if new_source else 0.0)
         if value < best.score - margin:
             continue
@@ -382,17 +432,33 @@ def compose(
     urgent: bool,
     index_version: str,
     not_covered: str,
+    rarity: Mapping[str, float] | None = None,
+    weights: Weights | None = None,
+    decoy: float = 0.0,
 ) -> Answer:
-    """Given a question and candidate sentences, return a cited answer or an abstention."""
+    """Given a question and candidate sentences, return a cited answer or an abstention.
+
+    `rarity` weighs the question's stems (see `score`); `decoy` is the best similarity of
+    a removed clutter line to the question (`decoy_similarity`). It abstains when the
+    sources are not close enough to the question ("not_covered") or when the page clutter
+    comes much closer than any source sentence ("page_clutter_only").
+    """
     qtype = question_type(search_question)
-    scored = score(search_question, qtype, pool)
+    scored = score(search_question, qtype, pool, weights, rarity)
     support = relevance(pool)
-    if support < threshold:
+    reason = (
+        "page_clutter_only"
+        if decoy_gap(pool, decoy) >= DECOY_MARGIN
+        else "not_covered"
+        if support < threshold
+        else None
+    )
+    if reason is not None:
         return Answer(
             question,
             not_covered,
             True,
-            "not_covered",
+            reason,
             (),
             (),
             False,
@@ -403,7 +469,7 @@ def compose(
             0.0,
             support,
         )
-    chosen = select(scored, qtype)
+    chosen = select(scored, qtype, weights)
     clash = find_disagreement(chosen, scored, threshold)
     if clash is not None and clash[1] not in chosen:
         chosen = (

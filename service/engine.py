@@ -45,6 +45,22 @@ class State:
         return self.loaded.generation
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What an answer is composed from: the question as searched, its language, the
+    candidate sentences, the weights of its words, how close the page clutter comes, and
+    the state they came from."""
+
+    state: State
+    question: str
+    query: str
+    language: str
+    pool: list[composer.Candidate]
+    rarity: dict[str, float]
+    decoy: float  # the best similarity of a line ingest removed as clutter
+    timings_ms: dict[str, float]
+
+
 class Engine:
     """Answers and searches over the current generation of a data directory."""
 
@@ -95,14 +111,14 @@ class Engine:
         """Given a query, return the best passages."""
         return self.state.searcher.search(query, k, filters, mode)
 
-    def ask(
+    def evidence(
         self,
         question: str,
         k: int | None = None,
         filters: Filters | None = None,
         mode: Mode = "hybrid",
-    ) -> Answer:
-        """Given a question, return a cited answer or an abstention."""
+    ) -> Evidence:
+        """Given a question, return what its answer is composed from."""
         started = time.perf_counter()
         state = self.state
         gen = state.generation
@@ -124,19 +140,8 @@ class Engine:
             found.sentence_rows,
             found.vector,
         )
-        urgent = safety.is_urgent(question)
-        result = composer.compose(
-            question=question,
-            search_question=query,
-            pool=pool,
-            documents=gen.documents,
-            threshold=self.threshold,
-            notice=safety.notice(lang, urgent),
-            language=lang,
-            urgent=urgent,
-            index_version=gen.name,
-            not_covered=safety.not_covered(lang, state.topics),
-        )
+        rarity = gen.lexical.rarity(query)
+        decoy = composer.decoy_similarity(gen.clutter_vectors, found.vector)
         done = time.perf_counter()
         # The lexical search runs while the query is embedded: "retrieve" is the rest of
         # the retrieval, after the embedding.
@@ -145,4 +150,42 @@ class Engine:
             "retrieve": (retrieved - prepared) * 1000 - found.encode_ms,
             "compose": ((done - retrieved) + (prepared - started)) * 1000,
         }
+        return Evidence(state, question, query, lang, pool, rarity, decoy, timings)
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+    ) -> Answer:
+        """Given a question, return a cited answer or an abstention."""
+        started = time.perf_counter()
+        found = self.evidence(question, k, filters, mode)
+        composing = time.perf_counter()
+        result = self.compose(found)
+        done = time.perf_counter()
+        timings = dict(found.timings_ms)
+        timings["compose"] += (done - composing) * 1000
         return replace(result, took_ms=(done - started) * 1000, timings_ms=timings)
+
+    def compose(self, found: Evidence, weights: composer.Weights | None = None) -> Answer:
+        """Given a question's evidence, return its cited answer or abstention (`weights`
+        other than the defaults are for tuning them: eval/tune.py)."""
+        gen = found.state.generation
+        urgent = safety.is_urgent(found.question)
+        return composer.compose(
+            question=found.question,
+            search_question=found.query,
+            pool=found.pool,
+            documents=gen.documents,
+            threshold=self.threshold,
+            notice=safety.notice(found.language, urgent),
+            language=found.language,
+            urgent=urgent,
+            index_version=gen.name,
+            not_covered=safety.not_covered(found.language, found.state.topics),
+            rarity=found.rarity,
+            weights=weights,
+            decoy=found.decoy,
+        )
