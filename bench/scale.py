@@ -175,8 +175,6 @@ def run(
         shutil.copyfile(tmp / "chunks.npy", tmp / "sentences.npy")
         vectors.save(index, tmp / "chunks.faiss")
         shutil.copyfile(tmp / "chunks.faiss", tmp / "sentences.faiss")
-        # Synthetic text has no page clutter: no decoys.
-        np.save(tmp / "clutter.npy", np.zeros((0, vecs.shape[1]), dtype=np.float32))
         kind = index.kind
         del index, vecs
         gc.collect()

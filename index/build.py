@@ -25,9 +25,8 @@ from ingest.types import Chunk, Document
 # How long a second ingest waits for the first before giving up with a clear message.
 LOCK_TIMEOUT_S = 120.0
 # Reasons cleaning drops a line that is not page clutter: a repeated title is the
-# document's own title, a repeated line is a copy of text that was kept, and a line with
-# no words holds nothing a question could match.
-NOT_CLUTTER = frozenset({"repeated title", "repeated line", "no words"})
+# document's own title, and a line with no words holds nothing a question could match.
+NOT_CLUTTER = frozenset({"repeated title", "no words"})
 
 
 @dataclass(frozen=True, slots=True)
