@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -19,14 +19,10 @@ from index.errors import Busy, IndexStageError, NoIndex
 from index.types import Vectors
 from ingest.clean import Rules
 from ingest.corpus import Problem, read_corpus
-from ingest.segment import content_id
 from ingest.types import Chunk, Document
 
 # How long a second ingest waits for the first before giving up with a clear message.
 LOCK_TIMEOUT_S = 120.0
-# Reasons cleaning drops a line that is not page clutter: a repeated title is the
-# document's own title, and a line with no words holds nothing a question could match.
-NOT_CLUTTER = frozenset({"repeated title", "no words"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,39 +43,14 @@ class Summary:
 
 
 def corpus_hash(documents: Sequence[Document], model: str) -> str:
-    """Return a hash of everything a generation is built from: texts, clutter, metadata
-    and model."""
+    """Return a hash of everything a generation is built from: texts, metadata and model."""
     digest = hashlib.sha256(model.encode())
     for doc in sorted(documents, key=lambda d: d.id):
         # The same fingerprint that decides "changed": a manifest edit that changes
-        # neither the cleaned text, the clutter nor a stored field (an alias) publishes
-        # nothing, and whatever publishes is reported as changed.
-        fingerprint = _fingerprint(doc.sha256, asdict(doc.meta), clutter([doc]))
+        # neither the cleaned text nor a stored field (an alias) publishes nothing.
+        fingerprint = _fingerprint(doc.sha256, asdict(doc.meta))
         digest.update(json.dumps([doc.id, *fingerprint], sort_keys=True).encode())
     return digest.hexdigest()
-
-
-def clutter_texts(pieces: Iterable[tuple[str, str]]) -> list[str]:
-    """Given (reason, text) pairs of what cleaning dropped, return the distinct clutter
-    texts, stripped, with inner whitespace folded to one space, sorted."""
-    texts = {" ".join(text.split()) for reason, text in pieces if reason not in NOT_CLUTTER}
-    texts.discard("")
-    return sorted(texts)
-
-
-def clutter(documents: Iterable[Document]) -> list[str]:
-    """Given ingested documents, return the distinct clutter texts of them all, sorted:
-    the lines a generation keeps, with their vectors, as decoys for abstention."""
-    return clutter_texts((d.reason, d.text) for doc in documents for d in doc.dropped)
-
-
-def clutter_id(text: str) -> str:
-    """Return the content id of a clutter text, which keys its vector across generations.
-
-    Sentence and chunk ids start from a document id, a slug, which never contains NUL:
-    no clutter id can equal one of theirs.
-    """
-    return content_id("clutter\0", text)
 
 
 def chunk_input(chunk: Chunk) -> str:
@@ -133,9 +104,12 @@ def _ingest_locked(
             problems.append(problem)
     loaded = None if rebuild else _previous(data_dir, encoder.name)
     previous = None if loaded is None else loaded.generation
-    before = {} if previous is None else _previous_fingerprints(previous)
-    now = {d.id: _fingerprint(d.sha256, asdict(d.meta), clutter([d])) for d in documents}
-    lines = clutter(documents)
+    before = (
+        {}
+        if previous is None
+        else {d.id: _fingerprint(d.sha256, asdict(d)) for d in previous.documents.values()}
+    )
+    now = {d.id: _fingerprint(d.sha256, asdict(d.meta)) for d in documents}
     added = tuple(sorted(i for i in now if i not in before))
     removed = tuple(sorted(i for i in before if i not in now))
     changed = tuple(sorted(i for i in now if i in before and before[i] != now[i]))
@@ -158,7 +132,6 @@ def _ingest_locked(
                 "documents": len(documents),
                 "sentences": sum(len(d.sentences) for d in documents),
                 "chunks": sum(len(d.chunks) for d in documents),
-                "clutter": len(lines),
             },
         )
 
@@ -173,7 +146,7 @@ def _ingest_locked(
 
     name = generation.new_name(chash)
     with generation.staging(data_dir, name) as tmp:
-        sentences, chunks = store.create(tmp / "meta.sqlite", documents, lines)
+        sentences, chunks = store.create(tmp / "meta.sqlite", documents)
         lexical.build(tmp / generation.LEXICAL, (chunk_input(c) for c in chunks))
         cache = _vector_cache(previous)
         s_vecs, s_new = _vectors(
@@ -192,17 +165,13 @@ def _ingest_locked(
             progress,
             "chunks",
         )
-        k_vecs, k_new = _vectors(
-            [clutter_id(t) for t in lines], lines, cache, encoder, progress, "clutter lines"
-        )
         np.save(tmp / "sentences.npy", s_vecs)
         np.save(tmp / "chunks.npy", c_vecs)
-        np.save(tmp / "clutter.npy", k_vecs)  # (0, dimension) when nothing was removed
         index = vectors.build(c_vecs)
         vectors.save(index, tmp / "chunks.faiss")
         vectors.save(vectors.build(s_vecs), tmp / "sentences.faiss")
-        embedded = s_new + c_new + k_new
-        reused = len(sentences) + len(chunks) + len(lines) - embedded
+        embedded = s_new + c_new
+        reused = len(sentences) + len(chunks) - embedded
         generation.write_manifest(
             tmp,
             {
@@ -214,7 +183,6 @@ def _ingest_locked(
                     "documents": len(documents),
                     "sentences": len(sentences),
                     "chunks": len(chunks),
-                    "clutter": len(lines),
                 },
                 "vector_index": index.kind,
                 "versions": _versions(),
@@ -238,25 +206,9 @@ def _previous(data_dir: Path, model: str) -> generation.Loaded | None:
 _COMPARED = ("title", "publisher", "kind", "published", "retrieved", "url", "licence", "file")
 
 
-def _fingerprint(
-    sha256: str, fields: dict[str, object], clutter_lines: Sequence[str]
-) -> tuple[object, ...]:
-    """What makes a document "changed": its cleaned text, its clutter texts (a clutter rule
-    can change them without changing the text) or any stored metadata field."""
-    # Folded clutter texts hold no newline, so joining them on one is unambiguous.
-    removed = hashlib.sha256("\n".join(clutter_lines).encode()).hexdigest()
-    return (sha256, *(fields.get(k) for k in _COMPARED), removed)
-
-
-def _previous_fingerprints(previous: generation.Generation) -> dict[str, tuple[object, ...]]:
-    """Return the fingerprint of each document of the previous generation, by id."""
-    dropped = store.dropped_by_document(previous.db)
-    return {
-        d.id: _fingerprint(
-            d.sha256, asdict(d), clutter_texts((r, t) for _line, r, t in dropped.get(d.id, []))
-        )
-        for d in previous.documents.values()
-    }
+def _fingerprint(sha256: str, fields: dict[str, object]) -> tuple[object, ...]:
+    """What makes a document "changed": its cleaned text or any stored metadata field."""
+    return (sha256, *(fields.get(k) for k in _COMPARED))
 
 
 def _vector_cache(previous: generation.Generation | None) -> dict[str, Vectors]:
@@ -268,8 +220,6 @@ def _vector_cache(previous: generation.Generation | None) -> dict[str, Vectors]:
         cache[sentence.id] = previous.sentence_vectors[row]
     for row, chunk in enumerate(previous.chunks):
         cache[chunk.id] = previous.chunk_vectors[row]
-    for row, text in enumerate(previous.clutter):
-        cache[clutter_id(text)] = previous.clutter_vectors[row]
     return cache
 
 

@@ -4,8 +4,6 @@ Layout of a data directory (LEXCITE_DATA_DIR):
 
     CURRENT                     name of the generation readers should use
     generations/<name>/         manifest.json, meta.sqlite, {chunks,sentences}.{npy,faiss},
-                                clutter.npy (vectors of the lines ingest removed as clutter,
-                                rows of meta.sqlite's `clutter` table: decoys for abstention),
                                 lexical/ (the Tantivy index, index/lexical.py)
     generations/.tmp-*          a generation being built (removed at start-up if abandoned)
     .lock                       held by the one ingest that may write at a time
@@ -39,20 +37,12 @@ from index.types import Vectors
 from index.vectors import VectorIndex
 from ingest.types import Chunk, Sentence
 
-# 3: the lexical index moved from SQLite FTS5 to Tantivy (lexical/); 4: one lexical field;
-# 5: clutter lines and their vectors (decoys for abstention).
-FORMAT = 5
+# 3: the lexical index moved from SQLite FTS5 to Tantivy (lexical/); 4: one lexical field.
+FORMAT = 4
 CURRENT = "CURRENT"
 GENERATIONS = "generations"
 TMP_PREFIX = ".tmp-"
-FILES = (
-    "meta.sqlite",
-    "chunks.npy",
-    "sentences.npy",
-    "chunks.faiss",
-    "sentences.faiss",
-    "clutter.npy",
-)
+FILES = ("meta.sqlite", "chunks.npy", "sentences.npy", "chunks.faiss", "sentences.faiss")
 LEXICAL = "lexical"
 # Older generations kept as fallbacks for a corrupt current one.
 KEEP = 3
@@ -75,10 +65,6 @@ class Generation:
     chunks: list[Chunk]
     chunk_spans: list[tuple[int, int]]
     sentence_chunk: list[int]
-    # The distinct lines ingest removed as page clutter (index/build.py `clutter`), sorted,
-    # and their vectors, row for row: the service's decoys for abstention.
-    clutter: list[str]
-    clutter_vectors: Vectors
     documents: dict[str, store.DocumentRow] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -203,10 +189,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("model"), dict):
         raise CorruptIndex(f"{path.name}: manifest is malformed")
     if manifest.get("format") != FORMAT:
-        raise IndexMismatch(
-            f"{path.name}: format {manifest.get('format')}, expected {FORMAT}: "
-            "run `lexcite ingest` to rebuild the index"
-        )
+        raise IndexMismatch(f"{path.name}: format {manifest.get('format')}, expected {FORMAT}")
     return manifest
 
 
@@ -254,8 +237,6 @@ def load(path: Path, model: str | None = None) -> Generation:
         # with cp) would otherwise kill the process with SIGBUS instead of raising.
         chunk_vectors=np.load(path / "chunks.npy"),
         sentence_vectors=np.load(path / "sentences.npy"),
-        clutter=store.load_clutter(db),
-        clutter_vectors=np.load(path / "clutter.npy"),
         sentences=store.load_sentences(db),
         chunks=store.load_chunks(db),
         chunk_spans=spans,

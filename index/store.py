@@ -1,8 +1,7 @@
 """Metadata in SQLite: the only module that speaks SQL.
 
 Tables: `documents`, `sentences` and `chunks` (row ids 0..n-1, which are also the rows
-of the vector files and of the lexical index, index/lexical.py), and `clutter`: the distinct
-lines cleaning removed as page clutter, row i being row i of clutter.npy.
+of the vector files and of the lexical index, index/lexical.py).
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ CREATE TABLE chunks (
     section TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
     first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL
 );
-CREATE TABLE clutter (row INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
 CREATE INDEX chunks_document ON chunks(document_id);
 CREATE INDEX sentences_document ON sentences(document_id);
 """
@@ -63,15 +61,11 @@ _DOC_FIELDS = (
 )
 
 
-def create(
-    path: Path, documents: Sequence[Document], clutter: Sequence[str]
-) -> tuple[list[Sentence], list[Chunk]]:
-    """Write a new database of the documents and the clutter lines (in their given order);
-    return sentences and chunks in row order."""
+def create(path: Path, documents: Sequence[Document]) -> tuple[list[Sentence], list[Chunk]]:
+    """Write a new database of the documents; return sentences and chunks in row order."""
     db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
-        db.executemany("INSERT INTO clutter VALUES (?,?)", enumerate(clutter))
         sentences: list[Sentence] = []
         chunks: list[Chunk] = []
         for doc in documents:
@@ -187,17 +181,6 @@ def dropped(db: sqlite3.Connection, document_id: str) -> list[tuple[int, str, st
     """Return what cleaning dropped from a document: (line, reason, text) triples."""
     row = db.execute("SELECT dropped FROM documents WHERE id = ?", (document_id,)).fetchone()
     return [] if row is None else [tuple(d) for d in json.loads(row[0])]
-
-
-def dropped_by_document(db: sqlite3.Connection) -> dict[str, list[tuple[int, str, str]]]:
-    """Return what cleaning dropped from every document, by id: (line, reason, text) triples."""
-    rows = db.execute("SELECT id, dropped FROM documents")
-    return {str(i): [tuple(d) for d in json.loads(pieces)] for i, pieces in rows}
-
-
-def load_clutter(db: sqlite3.Connection) -> list[str]:
-    """Return the clutter lines in row order (the rows of clutter.npy)."""
-    return [str(t) for (t,) in db.execute("SELECT text FROM clutter ORDER BY row")]
 
 
 def load_sentences(db: sqlite3.Connection) -> list[Sentence]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index import build, generation
@@ -29,9 +27,7 @@ def documents(corpus: Path, rules: Rules) -> dict[str, Document]:
 
 
 def unit_count(docs: dict[str, Document]) -> int:
-    """What a build embeds from scratch: sentences, chunks and distinct clutter lines."""
-    units = sum(len(d.sentences) + len(d.chunks) for d in docs.values())
-    return units + len(build.clutter(docs.values()))
+    return sum(len(d.sentences) + len(d.chunks) for d in docs.values())
 
 
 def content_ids(doc: Document) -> set[str]:
@@ -77,7 +73,6 @@ def test_first_ingest_embeds_everything(
         "documents": 5,
         "sentences": sum(len(d.sentences) for d in docs.values()),
         "chunks": sum(len(d.chunks) for d in docs.values()),
-        "clutter": len(build.clutter(docs.values())),
     }
     assert generation.current_name(data_dir) == summary.generation
     assert_no_duplicate_ids(current(data_dir))
@@ -134,8 +129,6 @@ def test_reused_vectors_are_the_ones_a_fresh_build_computes(
     assert [c.id for c in a.chunks] == [c.id for c in b.chunks]
     assert (a.chunk_vectors == b.chunk_vectors).all()
     assert (a.sentence_vectors == b.sentence_vectors).all()
-    assert a.clutter == b.clutter
-    assert (a.clutter_vectors == b.clutter_vectors).all()
 
 
 def test_adding_a_document_is_reported_as_added(
@@ -281,105 +274,6 @@ def test_no_generation_ever_holds_duplicate_ids(
     assert len(dirs) == 3
     for path in dirs:
         assert_no_duplicate_ids(generation.load(path, MODEL))
-
-
-# --- clutter: the lines ingest removed, kept as decoys for abstention -----------------
-
-
-def test_a_generation_keeps_the_clutter_ingest_removed(
-    hashed_generation: Generation, real_documents: dict[str, Document]
-) -> None:
-    gen = hashed_generation
-    assert gen.clutter == build.clutter(real_documents.values())
-    assert gen.clutter == sorted(set(gen.clutter))
-    assert {"Book a Free Writ of Mandamus Call", "Imagen con Botón", "12 Min Read"} <= set(
-        gen.clutter
-    )
-    trust = real_documents[TRUST]
-    titles = {d.text for d in trust.dropped if d.reason == "repeated title"}
-    assert trust.meta.title in titles  # real content, dropped only as a repeat
-    assert not titles & set(gen.clutter)
-    assert not {s.text for s in gen.sentences} & set(gen.clutter)
-    assert all(any(ch.isalpha() for ch in t) for t in gen.clutter)  # no "no words" lines
-    assert all(t == " ".join(t.split()) for t in gen.clutter)
-    assert gen.manifest["counts"]["clutter"] == len(gen.clutter) > 0
-    assert gen.clutter_vectors.shape == (len(gen.clutter), 64)
-    assert gen.clutter_vectors.dtype == np.float32
-    # Rows aligned: row i is the embedding of text i, normalised like sentence vectors.
-    np.testing.assert_array_equal(gen.clutter_vectors, HashingEncoder().encode(gen.clutter))
-    norms = np.linalg.norm(np.asarray(gen.clutter_vectors), axis=1)
-    np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
-
-
-def add_clutter_line(corpus: Path, line: str) -> None:
-    """Insert a line after the first line of the trust document (before its footer)."""
-    path = corpus / "documents" / TRUST_FILE
-    first, rest = path.read_text("utf-8").split("\n", 1)
-    path.write_text(f"{first}\n\n{line}\n{rest}", encoding="utf-8")
-
-
-def test_new_clutter_publishes_and_embeds_only_the_new_line(
-    corpus_copy: Path, data_dir: Path, encoder: HashingEncoder, rules: Rules
-) -> None:
-    build.ingest(corpus_copy, data_dir, encoder, rules)
-    old = current(data_dir)
-    add_clutter_line(corpus_copy, "97 Min Read")
-    before = encoder.encoded
-    summary = build.ingest(corpus_copy, data_dir, encoder, rules)
-    # The cleaned text is the same, but the clutter changed: a new generation, reported.
-    assert summary.published and summary.changed == (TRUST,)
-    assert encoder.encoded - before == summary.embedded == 1
-    gen = current(data_dir)
-    assert gen.texts == old.texts
-    assert set(gen.clutter) - set(old.clutter) == {"97 Min Read"}
-    rows = {t: v for t, v in zip(gen.clutter, gen.clutter_vectors, strict=True)}
-    for text, vector in zip(old.clutter, old.clutter_vectors, strict=True):
-        assert (rows[text] == vector).all()
-    again = build.ingest(corpus_copy, data_dir, encoder, rules)
-    assert not again.published and again.embedded == 0
-
-
-def test_a_changed_clutter_rule_publishes_a_new_generation(
-    corpus_copy: Path, data_dir: Path, encoder: HashingEncoder, rules: Rules
-) -> None:
-    first = build.ingest(corpus_copy, data_dir, encoder, rules)
-    old = current(data_dir)
-    title = old.documents[TRUST].title
-    assert title not in old.clutter  # dropped as a repeated title: not clutter
-    # A rule that catches the same line as promotional: same cleaned text, more clutter.
-    stricter = dataclasses.replace(rules, exact=rules.exact | {" ".join(title.casefold().split())})
-    before = encoder.encoded
-    summary = build.ingest(corpus_copy, data_dir, encoder, stricter)
-    assert summary.published and summary.generation != first.generation
-    assert summary.changed == (TRUST,)
-    assert encoder.encoded - before == summary.embedded == 1
-    gen = current(data_dir)
-    assert gen.texts == old.texts
-    assert sorted([*old.clutter, title]) == gen.clutter
-
-
-def test_a_generation_without_clutter_holds_an_empty_array(
-    tmp_path: Path, data_dir: Path, encoder: HashingEncoder, rules: Rules
-) -> None:
-    corpus = tmp_path / "corpus"
-    (corpus / "documents").mkdir(parents=True)
-    (corpus / "documents" / "a.txt").write_text(
-        "A writ of mandamus compels an agency to act. Courts grant it rarely.\n"
-    )
-    (corpus / "manifest.toml").write_text(
-        '[[documents]]\nid = "a"\nfile = "documents/a.txt"\ntitle = "A"\n'
-    )
-    summary = build.ingest(corpus, data_dir, encoder, rules)
-    assert summary.published and summary.counts["clutter"] == 0
-    gen = current(data_dir)
-    assert gen.clutter == []
-    assert gen.clutter_vectors.shape == (0, 64)
-    assert gen.clutter_vectors.dtype == np.float32
-    assert gen.manifest["counts"]["clutter"] == 0
-    # The next build reads the empty array back to reuse vectors from it.
-    (corpus / "documents" / "a.txt").write_text("Courts grant mandamus rarely.\n")
-    assert build.ingest(corpus, data_dir, encoder, rules).published
-    assert current(data_dir).clutter_vectors.shape == (0, 64)
 
 
 # --- crash safety ---------------------------------------------------------------------

@@ -40,7 +40,6 @@ def test_a_generation_describes_itself(two_generations: tuple[Path, str, str]) -
     assert manifest["vector_index"] == "flat"
     assert len(manifest["corpus_hash"]) == 64
     assert current.endswith(manifest["corpus_hash"][:8])
-    assert "clutter.npy" in generation.FILES  # so verification requires and checks it
     for name in generation.FILES:
         assert manifest["files"][name]["sha256"] == generation.sha256_file(path / name)
         assert manifest["files"][name]["bytes"] == (path / name).stat().st_size
@@ -54,8 +53,7 @@ def test_load_gives_consistent_rows(two_generations: tuple[Path, str, str]) -> N
     assert len(gen.sentences) == counts["sentences"] == gen.sentence_vectors.shape[0]
     assert len(gen.chunks) == counts["chunks"] == gen.chunk_vectors.shape[0]
     assert gen.chunk_index.size == len(gen.chunks)
-    assert len(gen.clutter) == counts["clutter"] == gen.clutter_vectors.shape[0] > 0
-    assert gen.chunk_vectors.shape[1] == gen.clutter_vectors.shape[1] == 64
+    assert gen.chunk_vectors.shape[1] == 64
     assert gen.model == MODEL
     for chunk, (first, last) in zip(gen.chunks, gen.chunk_spans, strict=True):
         assert chunk.sentence_ids == tuple(s.id for s in gen.sentences[first : last + 1])

@@ -97,8 +97,8 @@ def texts_of(data: Path, name: str) -> dict[str, str]:
 
 
 def assert_complete(gen: Generation) -> None:
-    """A generation is whole: counts, indexes and vectors agree with its rows, ids and
-    clutter lines are unique, and every sentence and chunk is its document's text[start:end]."""
+    """A generation is whole: counts, indexes and vectors agree with its rows, ids are
+    unique, and every sentence and chunk is its document's text[start:end]."""
     sentence_ids = [s.id for s in gen.sentences]
     chunk_ids = [c.id for c in gen.chunks]
     assert len(set(sentence_ids)) == len(sentence_ids), "duplicate sentence ids"
@@ -108,11 +108,9 @@ def assert_complete(gen: Generation) -> None:
         "documents": len(gen.documents),
         "sentences": len(gen.sentences),
         "chunks": len(gen.chunks),
-        "clutter": len(gen.clutter),
     }
     assert gen.sentence_index.size == len(gen.sentences) == len(gen.sentence_vectors)
     assert gen.chunk_index.size == len(gen.chunks) == len(gen.chunk_vectors)
-    assert len(gen.clutter) == len(set(gen.clutter)) == len(gen.clutter_vectors)
     assert set(gen.texts) == set(gen.documents)
     for s in gen.sentences:
         assert gen.texts[s.document_id][s.start : s.end] == s.text

@@ -89,8 +89,7 @@ class IngestMachine(RuleBasedStateMachine):
         self.data = self.root / "data"
         self.encoder = HashingEncoder()
         self.model: dict[str, tuple[str, str]] = {}  # id -> (title, raw text)
-        # id -> (sha256, title, *clutter lines) served
-        self.published: dict[str, tuple[str, ...]] = {}
+        self.published: dict[str, tuple[str, str]] = {}  # id -> (sha256, title) served
         self.current: str | None = None
         self.next_id = 0
 
@@ -129,8 +128,7 @@ class IngestMachine(RuleBasedStateMachine):
     def ingest(self) -> None:
         self.write_corpus()
         expected = self.expected()
-        # A document changes with its cleaned text, its title or its clutter lines.
-        now = {i: (d.sha256, d.meta.title, *build.clutter([d])) for i, d in expected.items()}
+        now = {i: (d.sha256, d.meta.title) for i, d in expected.items()}
         before = self.published
         summary = build.ingest(self.corpus, self.data, self.encoder, RULES)
         self.counts["ingests"] += 1
