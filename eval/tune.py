@@ -3,10 +3,6 @@ carries over to questions it did not see.
 
     python -m eval.tune [--samples 400] [--seed 1]
 
-It also prints, for the clutter decoys, how much closer the best removed clutter line
-comes to each dev question than the best source sentence (service.answer.decoy_gap), and
-the margin halfway between answerable and unanswerable questions (DECOY_MARGIN).
-
 A seeded random search draws weight sets from GRID and scores each by the share of dev
 answerable questions whose answer cites a gold span. The estimate is a repeated 4-fold
 cross-validation of the search itself: pick the best set on three quarters of dev, score
@@ -26,7 +22,7 @@ import numpy as np
 from eval import dataset, metrics
 from eval.dataset import Question
 from index.encoder import load_encoder
-from service.answer import Weights, decoy_gap
+from service.answer import Weights
 from service.engine import Engine, Evidence
 from service.settings import get_settings
 
@@ -79,21 +75,6 @@ def cross_validate(hits: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def decoy_margin(engine: Engine, questions: Sequence[Question]) -> None:
-    """Print the decoy gaps of the questions and the margin halfway between the largest
-    gap of an answerable question and the smallest above it of an unanswerable one."""
-    gaps = []
-    for q in questions:
-        found = engine.evidence(q.question)
-        gaps.append((decoy_gap(found.pool, found.decoy), q))
-    top = max(g for g, q in gaps if q.answerable)
-    above = sorted(g for g, q in gaps if not q.answerable and g > top)
-    print(f"decoy gap: largest of an answerable question {top:.3f}")
-    print(f"  unanswerable questions above it: {', '.join(f'{g:.3f}' for g in above)}")
-    if above:
-        print(f"  margin halfway: {(top + above[0]) / 2:.3f}")
-
-
 def tune(engine: Engine, questions: Sequence[Question], samples: int, seed: int) -> None:
     """Run the search and print the defaults' score, the best set and the estimate."""
     answerable = [q for q in questions if q.answerable]
@@ -128,7 +109,6 @@ def main() -> None:
     engine = Engine(settings.data_dir, encoder)
     texts = engine.state.generation.texts
     questions = dataset.select(dataset.locate(dataset.load(), texts), "dev")
-    decoy_margin(engine, questions)
     tune(engine, questions, args.samples, args.seed)
 
 

@@ -40,13 +40,6 @@ MARGIN = 0.10
 LIST_MARGIN = 0.30
 MAX_SENTENCES = 3
 MAX_LIST_SENTENCES = 5
-# Abstain when a line ingest removed as page clutter ("Book a Free Writ of Mandamus Call",
-# "12 Min Read") is this much more similar to the question than the best source sentence:
-# only the page's promotion answers it, and that is not a source. Chosen on the dev split
-# of eval/data (`python -m eval.tune` prints the gaps): halfway between the largest gap of
-# an answerable question (0.081) and the smallest of a question only clutter answers
-# (0.167).
-DECOY_MARGIN = 0.12
 # Two sentences sharing more than this share of their terms say the same thing.
 DUPLICATE_JACCARD = 0.6
 # Sentences from different sources must be at least this similar to be compared for
@@ -328,20 +321,6 @@ def relevance(pool: Sequence[Candidate]) -> float:
     return 0.5 * max(c.dense for c in pool) + 0.5 * max(c.context for c in pool)
 
 
-def decoy_similarity(clutter_vectors: Vectors, query_vector: Vectors) -> float:
-    """Given the vectors of the removed clutter lines and the question's, return the best
-    cosine similarity (vectors are unit length), or 0 when there is no clutter."""
-    if len(clutter_vectors) == 0:
-        return 0.0
-    return float(np.max(clutter_vectors @ query_vector))
-
-
-def decoy_gap(pool: Sequence[Candidate], decoy: float) -> float:
-    """How much closer the best clutter line comes to the question than the best source
-    sentence does; `compose` abstains at DECOY_MARGIN or more."""
-    return decoy - max((c.dense for c in pool), default=0.0)
-
-
 def select(scored: Sequence[Scored], qtype: str, weights: Weights | None = None) -> list[Scored]:
     """Given scored candidates (best first), return the sentences of the answer."""
     w = weights or Weights()
@@ -434,31 +413,19 @@ def compose(
     not_covered: str,
     rarity: Mapping[str, float] | None = None,
     weights: Weights | None = None,
-    decoy: float = 0.0,
 ) -> Answer:
     """Given a question and candidate sentences, return a cited answer or an abstention.
-
-    `rarity` weighs the question's stems (see `score`); `decoy` is the best similarity of
-    a removed clutter line to the question (`decoy_similarity`). It abstains when the
-    sources are not close enough to the question ("not_covered") or when the page clutter
-    comes much closer than any source sentence ("page_clutter_only").
-    """
+    `rarity` weighs the question's stems (see `score`); `weights` other than the defaults
+    are for tuning them (eval/tune.py)."""
     qtype = question_type(search_question)
     scored = score(search_question, qtype, pool, weights, rarity)
     support = relevance(pool)
-    reason = (
-        "page_clutter_only"
-        if decoy_gap(pool, decoy) >= DECOY_MARGIN
-        else "not_covered"
-        if support < threshold
-        else None
-    )
-    if reason is not None:
+    if support < threshold:
         return Answer(
             question,
             not_covered,
             True,
-            reason,
+            "not_covered",
             (),
             (),
             False,

@@ -48,8 +48,7 @@ class State:
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What an answer is composed from: the question as searched, its language, the
-    candidate sentences, the weights of its words, how close the page clutter comes, and
-    the state they came from."""
+    candidate sentences, the weights of its words, and the state they came from."""
 
     state: State
     question: str
@@ -57,7 +56,6 @@ class Evidence:
     language: str
     pool: list[composer.Candidate]
     rarity: dict[str, float]
-    decoy: float  # the best similarity of a line ingest removed as clutter
     timings_ms: dict[str, float]
 
 
@@ -141,7 +139,6 @@ class Engine:
             found.vector,
         )
         rarity = gen.lexical.rarity(query)
-        decoy = composer.decoy_similarity(gen.clutter_vectors, found.vector)
         done = time.perf_counter()
         # The lexical search runs while the query is embedded: "retrieve" is the rest of
         # the retrieval, after the embedding.
@@ -150,7 +147,7 @@ class Engine:
             "retrieve": (retrieved - prepared) * 1000 - found.encode_ms,
             "compose": ((done - retrieved) + (prepared - started)) * 1000,
         }
-        return Evidence(state, question, query, lang, pool, rarity, decoy, timings)
+        return Evidence(state, question, query, lang, pool, rarity, timings)
 
     def ask(
         self,
@@ -187,5 +184,4 @@ class Engine:
             not_covered=safety.not_covered(found.language, found.state.topics),
             rarity=found.rarity,
             weights=weights,
-            decoy=found.decoy,
         )

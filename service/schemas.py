@@ -126,10 +126,7 @@ class AskResponse(BaseModel):
     question: str
     answer: str = Field(description="the answer sentences joined, with [n] citation markers")
     abstained: bool
-    abstain_reason: str | None = Field(
-        description="why it abstained: not_covered (the sources are not close to the "
-        "question) or page_clutter_only (only the pages' removed promotional text is)"
-    )
+    abstain_reason: str | None
     sentences: list[SentenceOut]
     citations: list[CitationOut]
     sources_disagree: bool

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from index.lexical import stems
@@ -24,7 +23,7 @@ def candidate(
     return Candidate(row, sentence, dense, 0, context)
 
 
-def compose(pool: list[Candidate], decoy: float = 0.0, threshold: float = 0.0) -> answer.Answer:
+def compose(pool: list[Candidate], threshold: float = 0.0) -> answer.Answer:
     return answer.compose(
         question="Which agency supervises 287(g) officers?",
         search_question="Which agency supervises 287(g) officers?",
@@ -36,7 +35,6 @@ def compose(pool: list[Candidate], decoy: float = 0.0, threshold: float = 0.0) -
         urgent=False,
         index_version="v",
         not_covered="not covered",
-        decoy=decoy,
     )
 
 
@@ -77,26 +75,27 @@ def test_a_sentence_that_leans_on_the_one_before_ranks_below_a_self_contained_on
     assert best[0].candidate.row == 1
 
 
-def test_a_question_only_page_clutter_answers_is_refused() -> None:
-    pool = [candidate("ICE supervises the officers.", 0.40)]
-    refused = compose(pool, decoy=0.40 + answer.DECOY_MARGIN)
+def test_below_the_threshold_it_abstains_and_cites_nothing() -> None:
+    pool = [candidate("ICE supervises the officers.", 0.30, context=0.30)]
+    refused = compose(pool, threshold=0.31)
     assert refused.abstained
-    assert refused.abstain_reason == "page_clutter_only"
+    assert refused.abstain_reason == "not_covered"
+    assert refused.answer == "not covered"
     assert refused.citations == ()
 
 
-def test_clutter_close_to_a_good_source_does_not_refuse() -> None:
-    pool = [candidate("ICE supervises the officers.", 0.70)]
-    answered = compose(pool, decoy=0.70 + answer.DECOY_MARGIN - 0.01)
+def test_an_answer_cites_each_sentence_verbatim_numbered_in_order_of_use() -> None:
+    pool = [
+        candidate("ICE supervises the officers.", 0.70, row=0, context=0.6),
+        candidate("ICE supervises their immigration work closely.", 0.68, row=1, context=0.6),
+    ]
+    answered = compose(pool, threshold=0.5)
     assert not answered.abstained
-    assert [c.text for c in answered.citations] == ["ICE supervises the officers."]
-
-
-def test_decoy_similarity_is_the_best_cosine_or_zero_without_clutter() -> None:
-    query = np.array([1.0, 0.0], dtype=np.float32)
-    clutter = np.array([[0.6, 0.8], [0.0, 1.0]], dtype=np.float32)
-    assert answer.decoy_similarity(clutter, query) == pytest.approx(0.6)
-    assert answer.decoy_similarity(np.zeros((0, 2), dtype=np.float32), query) == 0.0
+    assert [c.n for c in answered.citations] == list(range(1, len(answered.citations) + 1))
+    for sentence, citation in zip(answered.sentences, answered.citations, strict=True):
+        assert sentence.text == citation.text
+        assert sentence.citations == (citation.n,)
+    assert answered.answer.startswith("ICE supervises the officers. [1]")
 
 
 @pytest.mark.parametrize(
