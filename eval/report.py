@@ -32,10 +32,13 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Answers", ("sentence_support", "citation_exactness", "clutter_leakage", "gold_cited",
                  "citation_precision", "citation_recall")),
     ("Abstention", ("abstention_recall", "abstention_precision", "false_abstention")),
+    ("Disagreement", ("disagreement_flagged", "false_disagreement")),
     ("Retrieval", ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")),
 )  # fmt: skip
 METRICS = tuple(key for _, keys in GROUPS for key in keys)
-LOWER_IS_BETTER = frozenset({"clutter_leakage", "false_abstention", "p50", "p95"})
+LOWER_IS_BETTER = frozenset(
+    {"clutter_leakage", "false_abstention", "false_disagreement", "p50", "p95"}
+)
 MODE_ORDER = ("hybrid", "dense", "lexical")
 BEST = ' class="best"'  # marks the best mode of a headline row
 

@@ -145,6 +145,9 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     abstained = [r for r in rows if r["abstained"]]
+    answered = [r for r in answerable if not r["abstained"]]
+    disagreeing = [r for r in answered if r["kind"] == "disagreement"]
+    agreeing = [r for r in answered if r["kind"] != "disagreement"]
 
     def flat(key: str) -> list[float]:
         return [float(v) for r in rows for v in r[key]]
@@ -162,6 +165,8 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "abstention_recall": metrics.rate([float(r["abstained"]) for r in unanswerable]),
         "abstention_precision": metrics.rate([float(not r["answerable"]) for r in abstained]),
         "false_abstention": metrics.rate([float(r["abstained"]) for r in answerable]),
+        "disagreement_flagged": metrics.rate([float(r["sources_disagree"]) for r in disagreeing]),
+        "false_disagreement": metrics.rate([float(r["sources_disagree"]) for r in agreeing]),
         "recall@1": metrics.rate(defined("recall@1", answerable)),
         "recall@5": metrics.rate(defined("recall@5", answerable)),
         "recall@10": metrics.rate(defined("recall@10", answerable)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from index.lexical import stems
@@ -96,6 +98,40 @@ def test_an_answer_cites_each_sentence_verbatim_numbered_in_order_of_use() -> No
         assert sentence.text == citation.text
         assert sentence.citations == (citation.n,)
     assert answered.answer.startswith("ICE supervises the officers. [1]")
+
+
+def disagreement(question: str, first: str, second: str) -> bool:
+    a = candidate(first, 0.7, row=0, context=0.7)
+    b = candidate(second, 0.7, row=1, context=0.7)
+    b = Candidate(b.row, replace(b.sentence, document_id="other"), 0.7, 0, 0.7)
+    scored = answer.score(question, "other", [a, b])
+    rarity = {"mandamus": 1.0, "stop": 1.5, "enforc": 1.2, "287": 0.1}
+    asked = answer.asked_terms(question, rarity)
+    return answer.find_disagreement(scored[:1], scored, 0.5, asked) is not None
+
+
+def test_sources_disagree_on_what_the_question_asks() -> None:
+    assert disagreement(
+        "Can mandamus stop 287(g) enforcement?",
+        "A writ of mandamus is limited in stopping discretionary enforcement abuses.",
+        "A writ of mandamus can halt or modify 287(g) enforcement practices.",
+    )
+
+
+def test_a_clash_on_a_word_the_question_does_not_ask_about_is_no_disagreement() -> None:
+    assert not disagreement(
+        "What is a 287(g) agreement?",
+        "A writ of mandamus is limited in stopping discretionary enforcement abuses.",
+        "A writ of mandamus can halt or modify 287(g) enforcement practices.",
+    )
+
+
+def test_a_negation_reaches_only_the_next_few_words() -> None:
+    negated, plain = answer._polarity(
+        "Courts want no other adequate remedy before issuing mandamus."
+    )
+    assert "remedy" in negated
+    assert "mandamus" in plain
 
 
 @pytest.mark.parametrize(
