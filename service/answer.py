@@ -25,13 +25,13 @@ from service.types import Answer, AnswerSentence, Citation
 # random search over a small grid on the dev split of eval/data (share of answerable
 # questions whose answer cites a gold span), `python -m eval.tune`; the test split was not
 # used. See eval/README.md.
-W_DENSE = 0.6
+W_DENSE = 0.4
 W_TERMS = 0.2
 W_PASSAGE = 0.1
 W_CONTEXT = 0.6
 LEAD_IN_PENALTY = 0.4
 ASKED_SHARE = 0.9
-TYPE_BONUS = 0.25
+TYPE_BONUS = 0.15
 QUESTION_PENALTY = 0.25
 SHORT_PENALTY = 0.0
 FILLER_PENALTY = 0.05
