@@ -90,13 +90,14 @@ def tune(engine: Engine, questions: Sequence[Question], samples: int, seed: int)
     )
     means = hits.mean(axis=1)
     best = int(np.argmax(means))
-    # The current weights were themselves picked on dev: only the random sets take part.
-    mean, sd = cross_validate(hits[1:])
     print(f"dev answerable questions: {len(answerable)}; weight sets tried: {len(candidates)}")
     print(f"current weights: gold cited {means[0]:.3f} on dev (in sample)")
     print(f"best weights:    gold cited {means[best]:.3f} on dev (in sample)")
     print(f"  {asdict(candidates[best])}")
-    print(f"the search, cross-validated ({FOLDS} folds x {REPEATS}): {mean:.3f} +- {sd:.3f}")
+    if samples:
+        # The current weights were themselves picked on dev: only the random sets take part.
+        mean, sd = cross_validate(hits[1:])
+        print(f"the search, cross-validated ({FOLDS} folds x {REPEATS}): {mean:.3f} +- {sd:.3f}")
 
 
 def main() -> None:

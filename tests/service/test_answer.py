@@ -135,6 +135,47 @@ def test_a_negation_reaches_only_the_next_few_words() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What is a 287(g) agreement?", {"287", "agreement"}),
+        ("What's a community oversight board?", {"communiti", "oversight", "board"}),
+        ("Can you define mandamus for someone with no legal background?", {"mandamus"}),
+        (
+            "What does “full-scale indemnification” mean for agencies?",
+            {"full", "scale", "indemnif"},
+        ),
+        ("Why do people stop calling the police?", set()),
+    ],
+)
+def test_the_term_a_definition_question_asks_about(question: str, term: set[str]) -> None:
+    assert answer.defined_term(question) == term
+
+
+def test_a_definition_names_its_term_as_its_subject() -> None:
+    pool = [
+        candidate("A writ of mandamus is limited in stopping abuses under 287(g) Agreements.", 0.6),
+        candidate("That’s basically what the 287(g) Agreement is.", 0.6, row=1),
+        candidate(
+            "The 287(g) Agreement allows local police to enforce immigration law.", 0.6, row=2
+        ),
+    ]
+    best = answer.score("What is a 287(g) agreement?", "definition", pool)
+    assert best[0].candidate.row == 2
+
+
+def test_a_text_question_lends_its_match_only_when_it_asks_the_same() -> None:
+    # The text asks "What does this mean for families?" (0.65 like the visitor's question):
+    # not the same question, so its answer keeps its own low similarity.
+    text = candidate("For many families, it means anxiety.", 0.1).sentence
+    follows = Candidate(0, text, 0.1, 0, 0.5, 0.65)
+    plain = candidate("It deputizes local police.", 0.3, row=1, context=0.5)
+    scored = answer.score("What is it?", "other", [follows, plain])
+    assert scored[0].candidate.row == 1
+    same = Candidate(0, text, 0.1, 0, 0.5, 0.9)
+    assert answer.score("What is it?", "other", [same, plain])[0].candidate.row == 0
+
+
+@pytest.mark.parametrize(
     ("question", "kind"),
     [
         ("When did the Task Force Model come back?", "when"),
