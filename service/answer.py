@@ -61,6 +61,13 @@ _FILLER = re.compile(
 # Sentences that lean on the one before them ("That’s basically what ... is.").
 _REFERENTIAL = re.compile(r"^(?:that’s|that's|this is|these|those|it’s|it's|they|such)\b", re.I)
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen)\b", re.I)
+# A section of a statute ("287(g)") names a law; it states no quantity.
+_SECTION = re.compile(r"\b\d+\([a-z]\)", re.IGNORECASE)
+# Questions that ask for a count or an amount. ("How long" and "how often" are left out:
+# "Legal battles can drag on" answers "How long does mandamus take?" without a number.)
+_QUANTITY = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
+# What "how many" counts: the next words ("how many [police agencies]").
+_COUNTED = re.compile(r"\bhow many\s+(\S+(?:\s+\S+)?)", re.IGNORECASE)
 _DATE = re.compile(
     r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
     r"october|november|december)\b",
@@ -328,7 +335,7 @@ def _fits(qtype: str, sentence: Sentence, term: frozenset[str] = frozenset()) ->
         case "when":
             return 1.0 if _DATE.search(text) else 0.0
         case "how_many":
-            return 1.0 if _NUMBER.search(text) else 0.0
+            return 1.0 if states_number(text) else 0.0
         case "definition":
             # "That’s basically what the 287(g) Agreement is." names the term but its
             # subject is "that": it defines nothing on its own.
@@ -340,6 +347,26 @@ def _fits(qtype: str, sentence: Sentence, term: frozenset[str] = frozenset()) ->
         case "list":
             return 1.0 if sentence.kind == LineKind.ITEM else 0.0
     return 0.0
+
+
+def states_number(text: str) -> bool:
+    """Whether a text states a number (a section of a statute such as "287(g)" is none)."""
+    return _NUMBER.search(_SECTION.sub("", text)) is not None
+
+
+def gives_figure(question: str, chosen: Sequence[Scored]) -> bool:
+    """Whether the chosen sentences give the figure a "how many" or "how much" question
+    asks for: a number, and for "how many X" in a sentence that names X ("15 agencies",
+    not "every two years" for "How many minutes ...?"). True for other questions."""
+    if not _QUANTITY.search(question):
+        return True
+    counted = _COUNTED.search(question)
+    unit = frozenset(stems(counted.group(1))) if counted else frozenset()
+    return any(
+        states_number(s.candidate.sentence.text)
+        and (not unit or unit & _stems(s.candidate.sentence.text, ""))
+        for s in chosen
+    )
 
 
 def relevance(pool: Sequence[Candidate]) -> float:
@@ -461,17 +488,30 @@ def compose(
     weights: Weights | None = None,
 ) -> Answer:
     """Given a question and candidate sentences, return a cited answer or an abstention.
-    `rarity` weighs the question's stems (see `score`); `weights` other than the defaults
-    are for tuning them (eval/tune.py)."""
+
+    It abstains when the sources are not close enough to the question ("not_covered"), or
+    when the question asks how many or how much and no chosen sentence gives the figure
+    ("number_not_covered": the sources talk about it but do not give the number). `rarity`
+    weighs the question's stems (see `score`); `weights` other than the defaults are for
+    tuning them (eval/tune.py).
+    """
     qtype = question_type(search_question)
     scored = score(search_question, qtype, pool, weights, rarity)
     support = relevance(pool)
-    if support < threshold:
+    chosen = select(scored, qtype, weights) if support >= threshold else []
+    reason = (
+        "not_covered"
+        if not chosen
+        else "number_not_covered"
+        if not gives_figure(search_question, chosen)
+        else None
+    )
+    if reason is not None:
         return Answer(
             question,
             not_covered,
             True,
-            "not_covered",
+            reason,
             (),
             (),
             False,
@@ -482,7 +522,6 @@ def compose(
             0.0,
             support,
         )
-    chosen = select(scored, qtype, weights)
     wanted = rarity if rarity is not None else dict.fromkeys(stems(search_question), 1.0)
     clash = find_disagreement(chosen, scored, threshold, asked_terms(search_question, wanted))
     if clash is not None and clash[1] not in chosen:

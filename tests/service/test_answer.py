@@ -175,6 +175,40 @@ def test_a_text_question_lends_its_match_only_when_it_asks_the_same() -> None:
     assert answer.score("What is it?", "other", [same, plain])[0].candidate.row == 0
 
 
+def test_a_statute_section_is_not_a_number() -> None:
+    assert not answer.states_number("The 287(g) program grew.")
+    assert answer.states_number("It is active in 15 agencies.")
+    assert answer.states_number("This four-week training is mandatory.")
+
+
+def test_how_many_wants_the_number_of_what_it_counts() -> None:
+    years = [answer.score("x", "other", [candidate("Officers retrain every two years.", 0.5)])[0]]
+    agencies = [answer.score("x", "other", [candidate("It is active in 15 agencies.", 0.5)])[0]]
+    assert not answer.gives_figure("How many minutes does it take to read?", years)
+    assert answer.gives_figure("How many police agencies take part?", agencies)
+    assert answer.gives_figure("How much training do officers get?", years)
+    assert answer.gives_figure("Who trains the officers?", years)
+
+
+def test_a_how_many_question_the_sources_give_no_number_for_is_refused() -> None:
+    pool = [candidate("ICE supervises the officers who take part.", 0.70, context=0.6)]
+    refused = answer.compose(
+        question="How many officers take part?",
+        search_question="How many officers take part?",
+        pool=pool,
+        documents={"doc": DOC},
+        threshold=0.5,
+        notice="notice",
+        language="en",
+        urgent=False,
+        index_version="v",
+        not_covered="not covered",
+    )
+    assert refused.abstained
+    assert refused.abstain_reason == "number_not_covered"
+    assert refused.citations == ()
+
+
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
