@@ -59,13 +59,20 @@ def evaluate(
 def calibrate(
     questions: Sequence[Question], answerer: Answerer, dataset: str, progress: bool = True
 ) -> dict[str, Any]:
-    """Run the dev split with abstention off and return the calibrated threshold record."""
+    """Run the dev split with the relevance threshold off and return the calibrated
+    threshold record. Questions the composer refuses at any threshold (a how-many question
+    whose figure the sources do not give) are left out of the sweep and counted as
+    abstained in the record's rates."""
     report = evaluate(questions, answerer, split="dev", thresholds=None, progress=progress)
     rows = report["modes"]["hybrid"]["rows"]
-    supports = [float(r["support"]) for r in rows]
+    open_rows = [r for r in rows if not r["abstained"]]
+    threshold = metrics.calibrate(
+        [float(r["support"]) for r in open_rows],
+        [bool(r["answerable"]) for r in open_rows],
+        MAX_FALSE_ABSTENTION,
+    )
     answerable = [bool(r["answerable"]) for r in rows]
-    threshold = metrics.calibrate(supports, answerable, MAX_FALSE_ABSTENTION)
-    abstain = [s < threshold for s in supports]
+    abstain = [bool(r["abstained"]) or float(r["support"]) < threshold for r in rows]
     unanswerable = [not a for a in answerable]
     return {
         "abstain_below": round(threshold, 4),
