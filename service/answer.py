@@ -165,7 +165,9 @@ def defined_term(question: str) -> frozenset[str]:
 def question_type(question: str) -> str:
     """Given an (English) question, return its type, one of QUESTION_TYPES."""
     q = question.casefold()
-    if re.search(r"\b(?:when|what year|what date|since when)\b", q):
+    # "When" asks for a time at the start of a question ("When did ...?", "Since when
+    # ..."), not as a conjunction ("What do courts do when complaints ...?").
+    if re.search(r"^\W*(?:since )?when\b|\b(?:what|which) (?:year|date|month)\b", q):
         return "when"
     if re.search(r"\bhow (?:many|much|long|often)\b", q):
         return "how_many"

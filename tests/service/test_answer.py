@@ -213,6 +213,8 @@ def test_a_how_many_question_the_sources_give_no_number_for_is_refused() -> None
     ("question", "kind"),
     [
         ("When did the Task Force Model come back?", "when"),
+        ("On what date was the order signed?", "when"),
+        ("How did courts respond when complaints were filed?", "other"),
         ("How many agencies take part?", "how_many"),
         ("Who trains the officers?", "who"),
         ("Why do people stop calling the police?", "why"),
