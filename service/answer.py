@@ -7,19 +7,26 @@ question's type, and for adding something the chosen ones do not already say.
 
 from __future__ import annotations
 
-import functools
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from index.lexical import STOPWORDS, stems
+from index.lexical import stems
 from index.store import DocumentRow
 from index.types import Vectors
 from ingest.types import LineKind, Sentence
-from service.types import Answer, AnswerSentence, Citation
+from service.disagreement import asked_terms, find_disagreement, jaccard
+from service.questions import (
+    defined_term,
+    fits,
+    gives_figure,
+    leans_on_context,
+    question_type,
+    sentence_stems,
+    terms,
+)
+from service.types import Answer, AnswerSentence, Candidate, Citation, Scored
 
 # Weights of a sentence's ranking score and the margins of `select`: the best of a seeded
 # random search over a small grid on the dev split of eval/data (share of answerable
@@ -48,87 +55,6 @@ MAX_SENTENCES = 3
 MAX_LIST_SENTENCES = 5
 # Two sentences sharing more than this share of their terms say the same thing.
 DUPLICATE_JACCARD = 0.6
-# Sentences from different sources must be at least this similar to be compared for
-# disagreement (same topic).
-DISAGREE_SIMILARITY = 0.45
-
-_TERM = re.compile(r"[a-z0-9]+(?:\([a-z]\))?")
-_FILLER = re.compile(
-    r"^(?:imagine|think of|think about|let’s|let's|sounds|so,|well,|now,|here’s|here's|ever |"
-    r"to understand )",
-    re.IGNORECASE,
-)
-# Sentences that lean on the one before them ("That’s basically what ... is.").
-_REFERENTIAL = re.compile(r"^(?:that’s|that's|this is|these|those|it’s|it's|they|such)\b", re.I)
-_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen)\b", re.I)
-# A section of a statute ("287(g)") names a law; it states no quantity.
-_SECTION = re.compile(r"\b\d+\([a-z]\)", re.IGNORECASE)
-# Questions that ask for a count or an amount. ("How long" and "how often" are left out:
-# "Legal battles can drag on" answers "How long does mandamus take?" without a number.)
-_QUANTITY = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
-# What "how many" counts: the next words ("how many [police agencies]").
-_COUNTED = re.compile(r"\bhow many\s+(\S+(?:\s+\S+)?)", re.IGNORECASE)
-_DATE = re.compile(
-    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
-    r"october|november|december)\b",
-    re.IGNORECASE,
-)
-# The term a definition question asks about: "What is [a 287(g) agreement]?", "Define
-# [mandamus] for ...", "What does [full-scale indemnification] mean ...".
-_DEFINED = re.compile(
-    r"\b(?:what(?:'s|’s| is| are)(?: meant by)?|define|what does|meaning of)\s+"
-    r"(?:an?\s+|the\s+)?(.+?)(?:\s+(?:mean|means|for|in|to|under|when|if)\b|\?|$)",
-    re.IGNORECASE,
-)
-# A longer "term" is a question of its own, not a term.
-DEFINED_WORDS = 4
-# A sentence that defines a term names it among its first words ("The 287(g) Agreement
-# allows ..."), not in passing ("A writ of mandamus ... under 287(g) Agreements").
-SUBJECT_WORDS = 8
-_CAUSE = re.compile(r"\b(?:because|due to|since|leads? to|leading to|risk|fear|so that)\b", re.I)
-_NEGATION = re.compile(
-    r"\b(?:not|never|cannot|can’t|can't|won’t|won't|isn’t|isn't|no|limited|reluctant)\b", re.I
-)
-# BM25's idf (Lucene's form) of a word in half of the chunks: the words that rank are above.
-_RANKS = math.log(2)
-# Words that mean the same action when sources are compared for disagreement.
-_SAME_ACTION = {"halt": "stop", "halting": "stop", "stopping": "stop", "stops": "stop"}
-
-QUESTION_TYPES = ("when", "how_many", "who", "definition", "why", "list", "other")
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A sentence from a retrieved passage, with its similarity to the question.
-
-    `context` is the similarity of the sentence's chunk (section heading included): a
-    list item such as "Supervision: ICE oversees ..." means little without its section.
-    `asked` is the similarity of the question the text asks just before this sentence
-    ("But why does this misconduct happen? Often, it's due to ..."), or 0.
-    """
-
-    row: int
-    sentence: Sentence
-    dense: float
-    passage_rank: int
-    context: float = 0.0
-    asked: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Scored:
-    """A candidate with its composite score and the terms it has."""
-
-    candidate: Candidate
-    score: float
-    coverage: float
-    terms: frozenset[str]
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _stems(text: str, section: str) -> frozenset[str]:
-    """The stems of a sentence and of its section heading (cached, like `terms`)."""
-    return frozenset(stems(text)) | frozenset(stems(section))
 
 
 def coverage(wanted: Mapping[str, float], sentence: Sentence) -> float:
@@ -137,53 +63,8 @@ def coverage(wanted: Mapping[str, float], sentence: Sentence) -> float:
     total = sum(wanted.values())
     if total <= 0:
         return 0.0
-    have = _stems(sentence.text, sentence.section)
+    have = sentence_stems(sentence.text, sentence.section)
     return sum(weight for stem, weight in wanted.items() if stem in have) / total
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def terms(text: str) -> frozenset[str]:
-    """Given text, return its content terms: lower-cased, stop words out, plural -s off.
-    Cached: the same source sentences come back as candidates for many questions."""
-    out = set()
-    for token in _TERM.findall(text.casefold()):
-        if token in STOPWORDS or len(token) < 2:
-            continue
-        if len(token) > 4 and token.endswith("s") and not token.endswith("ss"):
-            token = token[:-1]
-        out.add(token)
-    return frozenset(out)
-
-
-def defined_term(question: str) -> frozenset[str]:
-    """Given a question, return the stems of the term it asks to define (empty if none)."""
-    found = _DEFINED.search(question)
-    term = frozenset(stems(found.group(1))) if found else frozenset()
-    return term if len(term) <= DEFINED_WORDS else frozenset()
-
-
-def question_type(question: str) -> str:
-    """Given an (English) question, return its type, one of QUESTION_TYPES."""
-    q = question.casefold()
-    # "When" asks for a time at the start of a question ("When did ...?", "Since when
-    # ..."), not as a conjunction ("What do courts do when complaints ...?").
-    if re.search(r"^\W*(?:since )?when\b|\b(?:what|which) (?:year|date|month)\b", q):
-        return "when"
-    if re.search(r"\bhow (?:many|much|long|often)\b", q):
-        return "how_many"
-    if re.search(r"^\s*who\b|\bwho (?:is|are|was|were)\b", q):
-        return "who"
-    if re.search(r"\bwhy\b|\breason", q):
-        return "why"
-    if re.search(
-        r"\b(?:list|examples?|ways?|options|alternatives|types|kinds|steps|what are the|"
-        r"which (?:states|agencies|groups)|consequences|risks|concerns|gaps|limitations)\b",
-        q,
-    ):
-        return "list"
-    if re.search(r"\b(?:what is|what's|what are|define|meaning of|what does .+ mean)\b", q):
-        return "definition"
-    return "other"
 
 
 def candidates(
@@ -316,59 +197,17 @@ def score(
         own = max(c.dense, ASKED_SHARE * c.asked) if c.asked >= ASKED_MIN else c.dense
         dense = (1 - w.context) * own + w.context * max(c.context, own)
         value = w.dense * dense + w.terms * covered + w.passage / (1 + c.passage_rank)
-        value += w.type_bonus * _fits(qtype, c.sentence, term)
+        value += w.type_bonus * fits(qtype, c.sentence, term)
         if text.endswith("?"):
             value -= w.question
         if len(text.split()) < 6:
             value -= w.short
-        if _FILLER.match(text) or _REFERENTIAL.match(text):
+        if leans_on_context(text):
             value -= w.filler
         if text.endswith(":"):
             value -= w.lead_in
         scored.append(Scored(c, value, covered, have))
     return sorted(scored, key=lambda s: (-s.score, s.candidate.row))
-
-
-def _fits(qtype: str, sentence: Sentence, term: frozenset[str] = frozenset()) -> float:
-    """1 when the sentence has what the question's type asks for (a date, a number, a
-    cause, a list item, the defined term as its subject), else 0."""
-    text = sentence.text
-    match qtype:
-        case "when":
-            return 1.0 if _DATE.search(text) else 0.0
-        case "how_many":
-            return 1.0 if states_number(text) else 0.0
-        case "definition":
-            # "That’s basically what the 287(g) Agreement is." names the term but its
-            # subject is "that": it defines nothing on its own.
-            if not term or _REFERENTIAL.match(text) or _FILLER.match(text):
-                return 0.0
-            return 1.0 if term <= frozenset(stems(" ".join(text.split()[:SUBJECT_WORDS]))) else 0.0
-        case "why":
-            return 1.0 if _CAUSE.search(text) else 0.0
-        case "list":
-            return 1.0 if sentence.kind == LineKind.ITEM else 0.0
-    return 0.0
-
-
-def states_number(text: str) -> bool:
-    """Whether a text states a number (a section of a statute such as "287(g)" is none)."""
-    return _NUMBER.search(_SECTION.sub("", text)) is not None
-
-
-def gives_figure(question: str, chosen: Sequence[Scored]) -> bool:
-    """Whether the chosen sentences give the figure a "how many" or "how much" question
-    asks for: a number, and for "how many X" in a sentence that names X ("15 agencies",
-    not "every two years" for "How many minutes ...?"). True for other questions."""
-    if not _QUANTITY.search(question):
-        return True
-    counted = _COUNTED.search(question)
-    unit = frozenset(stems(counted.group(1))) if counted else frozenset()
-    return any(
-        states_number(s.candidate.sentence.text)
-        and (not unit or unit & _stems(s.candidate.sentence.text, ""))
-        for s in chosen
-    )
 
 
 def relevance(pool: Sequence[Candidate]) -> float:
@@ -412,67 +251,11 @@ def select(scored: Sequence[Scored], qtype: str, weights: Weights | None = None)
         value = s.score + (NEW_SOURCE_BONUS if new_source else 0.0)
         if value < best.score - margin:
             continue
-        if any(_jaccard(s.terms, c.terms) > DUPLICATE_JACCARD for c in chosen):
+        if any(jaccard(s.terms, c.terms) > DUPLICATE_JACCARD for c in chosen):
             continue
         chosen.append(s)
         seen_ids.add(s.candidate.sentence.id)
     return chosen
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Return (terms said under a negation, terms said plainly) of a sentence (cached, like
-    `terms`)."""
-    tokens = [_SAME_ACTION.get(t, t) for t in _TERM.findall(text.casefold())]
-    negated: set[str] = set()
-    plain: set[str] = set()
-    scope = 0
-    for token in tokens:
-        if _NEGATION.fullmatch(token) or token in {"t"}:
-            scope = 3  # a negation governs the next few content words ("not to stop action")
-            continue
-        if token in STOPWORDS:
-            continue
-        (negated if scope > 0 else plain).add(token)
-        scope = max(0, scope - 1)
-    return frozenset(negated), frozenset(plain)
-
-
-def asked_terms(question: str, rarity: Mapping[str, float]) -> frozenset[str]:
-    """The question's words (as `_polarity` reads them) that say what it is about: those
-    whose stem is in at most half of the chunks (BM25 idf above log 2, the words that
-    rank, see index.lexical.LexicalIndex.ranking_terms)."""
-    words = {_SAME_ACTION.get(t, t) for t in _TERM.findall(question.casefold())}
-    return frozenset(w for w in words if any(rarity.get(s, 0.0) > _RANKS for s in stems(w)))
-
-
-def find_disagreement(
-    chosen: Sequence[Scored], pool: Sequence[Scored], threshold: float, asked: frozenset[str]
-) -> tuple[Scored, Scored] | None:
-    """Return a chosen sentence and a relevant one from another source that contradicts it.
-
-    Two sentences disagree when one says under a negation a word of the question (`asked`)
-    that the other says plainly ("limited in stopping ... enforcement" against "can halt
-    ... enforcement" for "Can mandamus stop 287(g) enforcement?") and both are about the
-    question (each above the abstention threshold). A clash on a word the question does
-    not ask about, or on one nearly every source uses ("287(g)"), is no disagreement
-    about the answer: on dev such clashes flagged 8 of 43 answers that had none.
-    """
-    relevant = [s for s in pool if 0.5 * (s.candidate.dense + s.candidate.context) >= threshold]
-    for a in chosen:
-        neg_a, pos_a = _polarity(a.candidate.sentence.text)
-        for b in relevant:
-            if b.candidate.sentence.document_id == a.candidate.sentence.document_id:
-                continue
-            neg_b, pos_b = _polarity(b.candidate.sentence.text)
-            clash = ((neg_a & pos_b) | (neg_b & pos_a)) & asked
-            if clash and _jaccard(a.terms, b.terms) >= 0.05 and len(a.terms & b.terms) >= 2:
-                return a, b
-    return None
 
 
 def compose(
@@ -505,7 +288,7 @@ def compose(
         "not_covered"
         if not chosen
         else "number_not_covered"
-        if not gives_figure(search_question, chosen)
+        if not gives_figure(search_question, [s.candidate.sentence.text for s in chosen])
         else None
     )
     if reason is not None:

@@ -17,7 +17,7 @@ from index.search import Mode, Passage, Searcher, normalise_query
 from index.types import Filters
 from service import answer as composer
 from service import language, safety
-from service.types import Answer
+from service.types import Answer, Candidate
 
 DEFAULT_K = 6
 # Sentences retrieved directly by similarity, besides those of the retrieved chunks.
@@ -54,7 +54,7 @@ class Evidence:
     question: str
     query: str
     language: str
-    pool: list[composer.Candidate]
+    pool: list[Candidate]
     rarity: dict[str, float]
     timings_ms: dict[str, float]
 

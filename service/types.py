@@ -1,8 +1,11 @@
-"""Shared types of the service stage: answers and their citations."""
+"""Shared types of the service stage: answers and their citations, and the candidate
+sentences an answer is chosen from."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ingest.types import Sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +52,31 @@ class Answer:
     took_ms: float
     support: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence from a retrieved passage, with its similarity to the question.
+
+    `context` is the similarity of the sentence's chunk (section heading included): a
+    list item such as "Supervision: ICE oversees ..." means little without its section.
+    `asked` is the similarity of the question the text asks just before this sentence
+    ("But why does this misconduct happen? Often, it's due to ..."), or 0.
+    """
+
+    row: int
+    sentence: Sentence
+    dense: float
+    passage_rank: int
+    context: float = 0.0
+    asked: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A candidate with its composite score and the terms it has."""
+
+    candidate: Candidate
+    score: float
+    coverage: float
+    terms: frozenset[str]

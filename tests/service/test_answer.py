@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
-from index.lexical import stems
 from index.store import DocumentRow
 from ingest.types import LineKind, Sentence
 from service import answer
-from service.answer import Candidate
+from service.types import Answer, Candidate
 
 DOC = DocumentRow("doc", "A title", None, None, None, None, None, None, "doc.txt", "0", 1, 3)
 
@@ -25,7 +22,7 @@ def candidate(
     return Candidate(row, sentence, dense, 0, context)
 
 
-def compose(pool: list[Candidate], threshold: float = 0.0) -> answer.Answer:
+def compose(pool: list[Candidate], threshold: float = 0.0) -> Answer:
     return answer.compose(
         question="Which agency supervises 287(g) officers?",
         search_question="Which agency supervises 287(g) officers?",
@@ -38,11 +35,6 @@ def compose(pool: list[Candidate], threshold: float = 0.0) -> answer.Answer:
         index_version="v",
         not_covered="not covered",
     )
-
-
-def test_stems_match_the_forms_of_a_word() -> None:
-    assert stems("Supervision")[0] == stems("supervises")[0]
-    assert stems("the 287(g) officers’ work") == ["287", "offic", "work"]
 
 
 def test_coverage_weighs_rare_words_more() -> None:
@@ -100,57 +92,6 @@ def test_an_answer_cites_each_sentence_verbatim_numbered_in_order_of_use() -> No
     assert answered.answer.startswith("ICE supervises the officers. [1]")
 
 
-def disagreement(question: str, first: str, second: str) -> bool:
-    a = candidate(first, 0.7, row=0, context=0.7)
-    b = candidate(second, 0.7, row=1, context=0.7)
-    b = Candidate(b.row, replace(b.sentence, document_id="other"), 0.7, 0, 0.7)
-    scored = answer.score(question, "other", [a, b])
-    rarity = {"mandamus": 1.0, "stop": 1.5, "enforc": 1.2, "287": 0.1}
-    asked = answer.asked_terms(question, rarity)
-    return answer.find_disagreement(scored[:1], scored, 0.5, asked) is not None
-
-
-def test_sources_disagree_on_what_the_question_asks() -> None:
-    assert disagreement(
-        "Can mandamus stop 287(g) enforcement?",
-        "A writ of mandamus is limited in stopping discretionary enforcement abuses.",
-        "A writ of mandamus can halt or modify 287(g) enforcement practices.",
-    )
-
-
-def test_a_clash_on_a_word_the_question_does_not_ask_about_is_no_disagreement() -> None:
-    assert not disagreement(
-        "What is a 287(g) agreement?",
-        "A writ of mandamus is limited in stopping discretionary enforcement abuses.",
-        "A writ of mandamus can halt or modify 287(g) enforcement practices.",
-    )
-
-
-def test_a_negation_reaches_only_the_next_few_words() -> None:
-    negated, plain = answer._polarity(
-        "Courts want no other adequate remedy before issuing mandamus."
-    )
-    assert "remedy" in negated
-    assert "mandamus" in plain
-
-
-@pytest.mark.parametrize(
-    ("question", "term"),
-    [
-        ("What is a 287(g) agreement?", {"287", "agreement"}),
-        ("What's a community oversight board?", {"communiti", "oversight", "board"}),
-        ("Can you define mandamus for someone with no legal background?", {"mandamus"}),
-        (
-            "What does “full-scale indemnification” mean for agencies?",
-            {"full", "scale", "indemnif"},
-        ),
-        ("Why do people stop calling the police?", set()),
-    ],
-)
-def test_the_term_a_definition_question_asks_about(question: str, term: set[str]) -> None:
-    assert answer.defined_term(question) == term
-
-
 def test_a_definition_names_its_term_as_its_subject() -> None:
     pool = [
         candidate("A writ of mandamus is limited in stopping abuses under 287(g) Agreements.", 0.6),
@@ -175,21 +116,6 @@ def test_a_text_question_lends_its_match_only_when_it_asks_the_same() -> None:
     assert answer.score("What is it?", "other", [same, plain])[0].candidate.row == 0
 
 
-def test_a_statute_section_is_not_a_number() -> None:
-    assert not answer.states_number("The 287(g) program grew.")
-    assert answer.states_number("It is active in 15 agencies.")
-    assert answer.states_number("This four-week training is mandatory.")
-
-
-def test_how_many_wants_the_number_of_what_it_counts() -> None:
-    years = [answer.score("x", "other", [candidate("Officers retrain every two years.", 0.5)])[0]]
-    agencies = [answer.score("x", "other", [candidate("It is active in 15 agencies.", 0.5)])[0]]
-    assert not answer.gives_figure("How many minutes does it take to read?", years)
-    assert answer.gives_figure("How many police agencies take part?", agencies)
-    assert answer.gives_figure("How much training do officers get?", years)
-    assert answer.gives_figure("Who trains the officers?", years)
-
-
 def test_a_how_many_question_the_sources_give_no_number_for_is_refused() -> None:
     pool = [candidate("ICE supervises the officers who take part.", 0.70, context=0.6)]
     refused = answer.compose(
@@ -207,21 +133,3 @@ def test_a_how_many_question_the_sources_give_no_number_for_is_refused() -> None
     assert refused.abstained
     assert refused.abstain_reason == "number_not_covered"
     assert refused.citations == ()
-
-
-@pytest.mark.parametrize(
-    ("question", "kind"),
-    [
-        ("When did the Task Force Model come back?", "when"),
-        ("On what date was the order signed?", "when"),
-        ("How did courts respond when complaints were filed?", "other"),
-        ("How many agencies take part?", "how_many"),
-        ("Who trains the officers?", "who"),
-        ("Why do people stop calling the police?", "why"),
-        ("What are the main criticisms of 287(g)?", "list"),
-        ("What is a writ of mandamus?", "definition"),
-        ("Does mandamus stop enforcement?", "other"),
-    ],
-)
-def test_question_types(question: str, kind: str) -> None:
-    assert answer.question_type(question) == kind
