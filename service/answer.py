@@ -38,10 +38,10 @@ W_PASSAGE = 0.1
 W_CONTEXT = 0.6
 LEAD_IN_PENALTY = 0.4
 ASKED_SHARE = 0.9
-# A text's own question is the visitor's when at least this similar: below it, "What does
-# this mean for families?" would let its answer ("For many immigrant families, it means
-# living in a state of constant anxiety.") answer "What is the Task Force Model?". Dev
-# cites gold as often with it as without (cross-validated 0.671 against 0.669).
+# The sentence after one of the text's own questions inherits that question's match only
+# when the question is the visitor's (at least this similar): a looser one asks something
+# else, and its answer has not earned the match. Dev cites gold as often with this rule as
+# without it (cross-validated 0.671 against 0.669).
 ASKED_MIN = 0.7
 TYPE_BONUS = 0.15
 QUESTION_PENALTY = 0.25

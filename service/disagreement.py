@@ -17,12 +17,8 @@ from service.types import Scored
 _NEGATION = re.compile(
     r"\b(?:not|never|cannot|can’t|can't|won’t|won't|isn’t|isn't|no|limited|reluctant)\b", re.I
 )
-
-
 # BM25's idf (Lucene's form) of a word in half of the chunks: the words that rank are above.
 _RANKS = math.log(2)
-
-
 # Words that mean the same action when sources are compared for disagreement.
 _SAME_ACTION = {"halt": "stop", "halting": "stop", "stopping": "stop", "stops": "stop"}
 

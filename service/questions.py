@@ -14,6 +14,45 @@ from index.lexical import STOPWORDS, stems
 from ingest.types import LineKind, Sentence
 
 _TERM = re.compile(r"[a-z0-9]+(?:\([a-z]\))?")
+# Sentences that set a scene rather than say something ("Imagine ...", "Here’s ...",
+# "To understand X, you need ...").
+_FILLER = re.compile(
+    r"^(?:imagine|think of|think about|let’s|let's|sounds|so,|well,|now,|here’s|here's|ever |"
+    r"to understand )",
+    re.IGNORECASE,
+)
+# Sentences that lean on the one before them ("That’s basically what ... is.").
+_REFERENTIAL = re.compile(r"^(?:that’s|that's|this is|these|those|it’s|it's|they|such)\b", re.I)
+# Numbers, in digits or small words ("four-week", "two main models").
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen)\b", re.I)
+# A section of a statute ("287(g)") names a law; it states no quantity.
+_SECTION = re.compile(r"\b\d+\([a-z]\)", re.IGNORECASE)
+# Questions that ask for a count or an amount. ("How long" and "how often" are left out:
+# "Legal battles can drag on" answers "How long does mandamus take?" without a number.)
+_QUANTITY = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
+# What "how many" counts: the next words ("how many [police agencies]").
+_COUNTED = re.compile(r"\bhow many\s+(\S+(?:\s+\S+)?)", re.IGNORECASE)
+# Years and month names: what a when-question's answer states.
+_DATE = re.compile(
+    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
+    r"october|november|december)\b",
+    re.IGNORECASE,
+)
+# The term a definition question asks about: "What is [a 287(g) agreement]?", "Define
+# [mandamus] for ...", "What does [full-scale indemnification] mean ...".
+_DEFINED = re.compile(
+    r"\b(?:what(?:'s|’s| is| are)(?: meant by)?|define|what does|meaning of)\s+"
+    r"(?:an?\s+|the\s+)?(.+?)(?:\s+(?:mean|means|for|in|to|under|when|if)\b|\?|$)",
+    re.IGNORECASE,
+)
+# A longer "term" is a question of its own, not a term.
+DEFINED_WORDS = 4
+# A sentence that defines a term names it among its first words ("The 287(g) Agreement
+# allows ..."), not in passing ("A writ of mandamus ... under 287(g) Agreements").
+SUBJECT_WORDS = 8
+# Words that give a reason: what a why-question's answer has.
+_CAUSE = re.compile(r"\b(?:because|due to|since|leads? to|leading to|risk|fear|so that)\b", re.I)
+QUESTION_TYPES = ("when", "how_many", "who", "definition", "why", "list", "other")
 
 
 def tokens(text: str) -> list[str]:
@@ -39,64 +78,6 @@ def terms(text: str) -> frozenset[str]:
             token = token[:-1]
         out.add(token)
     return frozenset(out)
-
-
-_FILLER = re.compile(
-    r"^(?:imagine|think of|think about|let’s|let's|sounds|so,|well,|now,|here’s|here's|ever |"
-    r"to understand )",
-    re.IGNORECASE,
-)
-
-
-# Sentences that lean on the one before them ("That’s basically what ... is.").
-_REFERENTIAL = re.compile(r"^(?:that’s|that's|this is|these|those|it’s|it's|they|such)\b", re.I)
-
-
-_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen)\b", re.I)
-
-
-# A section of a statute ("287(g)") names a law; it states no quantity.
-_SECTION = re.compile(r"\b\d+\([a-z]\)", re.IGNORECASE)
-
-
-# Questions that ask for a count or an amount. ("How long" and "how often" are left out:
-# "Legal battles can drag on" answers "How long does mandamus take?" without a number.)
-_QUANTITY = re.compile(r"\bhow (?:many|much)\b", re.IGNORECASE)
-
-
-# What "how many" counts: the next words ("how many [police agencies]").
-_COUNTED = re.compile(r"\bhow many\s+(\S+(?:\s+\S+)?)", re.IGNORECASE)
-
-
-_DATE = re.compile(
-    r"\b(?:1[89]\d\d|20\d\d|january|february|march|april|may|june|july|august|september|"
-    r"october|november|december)\b",
-    re.IGNORECASE,
-)
-
-
-# The term a definition question asks about: "What is [a 287(g) agreement]?", "Define
-# [mandamus] for ...", "What does [full-scale indemnification] mean ...".
-_DEFINED = re.compile(
-    r"\b(?:what(?:'s|’s| is| are)(?: meant by)?|define|what does|meaning of)\s+"
-    r"(?:an?\s+|the\s+)?(.+?)(?:\s+(?:mean|means|for|in|to|under|when|if)\b|\?|$)",
-    re.IGNORECASE,
-)
-
-
-# A longer "term" is a question of its own, not a term.
-DEFINED_WORDS = 4
-
-
-# A sentence that defines a term names it among its first words ("The 287(g) Agreement
-# allows ..."), not in passing ("A writ of mandamus ... under 287(g) Agreements").
-SUBJECT_WORDS = 8
-
-
-_CAUSE = re.compile(r"\b(?:because|due to|since|leads? to|leading to|risk|fear|so that)\b", re.I)
-
-
-QUESTION_TYPES = ("when", "how_many", "who", "definition", "why", "list", "other")
 
 
 def defined_term(question: str) -> frozenset[str]:
