@@ -39,6 +39,7 @@ class State:
     loaded: Loaded
     searcher: Searcher
     topics: list[str]  # document titles, named when an answer abstains
+    covered: dict[str, str]  # the abstention text in each language (safety.covered)
 
     @property
     def generation(self) -> Generation:
@@ -77,7 +78,9 @@ class Engine:
         self._pointer = generations.current_name(self.data_dir)
         loaded = generations.load_best(self.data_dir, self.encoder.name)
         titles = sorted(d.title for d in loaded.generation.documents.values())
-        return State(loaded, Searcher(loaded.generation, self.encoder), titles)
+        return State(
+            loaded, Searcher(loaded.generation, self.encoder), titles, safety.covered(titles)
+        )
 
     @property
     def state(self) -> State:
@@ -181,7 +184,7 @@ class Engine:
             language=found.language,
             urgent=urgent,
             index_version=gen.name,
-            not_covered=safety.not_covered(found.language, found.state.topics),
+            not_covered=found.state.covered.get(found.language, found.state.covered["en"]),
             rarity=found.rarity,
             weights=weights,
         )

@@ -63,7 +63,14 @@ def tokens(text: str) -> list[str]:
 @functools.lru_cache(maxsize=1 << 16)
 def sentence_stems(text: str, section: str) -> frozenset[str]:
     """The stems of a sentence and of its section heading (cached, like `terms`)."""
-    return frozenset(stems(text)) | frozenset(stems(section))
+    return frozenset(stems(text)) | _heading_stems(section)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _heading_stems(section: str) -> frozenset[str]:
+    # Cached on its own: a section's sentences share it, and a large corpus has far more
+    # sentences than the sentence cache holds.
+    return frozenset(stems(section))
 
 
 @functools.lru_cache(maxsize=1 << 16)

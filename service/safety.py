@@ -23,6 +23,9 @@ NOT_COVERED = {
     "en": "Our sources do not answer this question. They cover: {topics}.",
     "es": "Nuestras fuentes no responden a esta pregunta. Tratan de: {topics}.",
 }
+# An abstention names at most this many document titles, then how many more there are.
+TOPICS_SHOWN = 12
+MORE_TOPICS = {"en": "and {n} more", "es": "y {n} más"}
 
 # A personal, time-critical situation: someone held, a deadline or hearing, removal.
 _URGENT = re.compile(
@@ -51,6 +54,16 @@ def notice(language: str, urgent: bool) -> str:
 
 
 def not_covered(language: str, topics: list[str]) -> str:
-    """Return the abstention text, naming what the corpus does cover."""
+    """Return the abstention text, naming what the corpus does cover (the first
+    TOPICS_SHOWN titles, and how many more)."""
     lang = language if language in NOT_COVERED else "en"
-    return NOT_COVERED[lang].format(topics="; ".join(topics))
+    shown = topics[:TOPICS_SHOWN]
+    if len(topics) > TOPICS_SHOWN:
+        shown = [*shown, MORE_TOPICS[lang].format(n=f"{len(topics) - TOPICS_SHOWN:,}")]
+    return NOT_COVERED[lang].format(topics="; ".join(shown))
+
+
+def covered(topics: list[str]) -> dict[str, str]:
+    """Given the document titles, return the abstention text in each language, made once
+    per generation rather than on every answer."""
+    return {lang: not_covered(lang, topics) for lang in NOT_COVERED}
