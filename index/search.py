@@ -170,17 +170,16 @@ class Searcher:
         if filters is not None and filters.active:
             allowed = np.asarray(store.filtered_chunk_rows(gen.db, filters), dtype=np.int64)
         pool = max(MIN_CANDIDATES, CANDIDATES_PER_RESULT * k)
+        allowed_rows = None if allowed is None else allowed.tolist()
         lexical_job = None
         if mode != "dense":
-            rows = None if allowed is None else allowed.tolist()
-            lexical_job = in_background(gen.lexical.search, text, pool, rows)
+            lexical_job = in_background(gen.lexical.search, text, pool, allowed_rows)
         started = time.perf_counter()
         vector = self.embed(text) if query_vector is None else query_vector
         encoded = time.perf_counter()
         sentence_job = None
         if sentences > 0:
-            chunks = None if allowed is None else allowed.tolist()
-            sentence_job = in_background(self.similar_sentences, vector, sentences, chunks)
+            sentence_job = in_background(self.similar_sentences, vector, sentences, allowed_rows)
         dense: list[int] = []
         dense_hits: dict[int, float] = {}
         if mode != "lexical":

@@ -57,6 +57,11 @@ MAX_LIST_SENTENCES = 5
 DUPLICATE_JACCARD = 0.6
 
 
+def question_weights(question: str, rarity: Mapping[str, float] | None) -> Mapping[str, float]:
+    """The weight of each of the question's stems: its rarity when given, else 1 each."""
+    return rarity if rarity is not None else dict.fromkeys(stems(question), 1.0)
+
+
 def coverage(wanted: Mapping[str, float], sentence: Sentence) -> float:
     """Given the question's stems with their weights, return the weighted share of them
     that the sentence or its section heading has (0 when the question has none)."""
@@ -185,7 +190,7 @@ def score(
     without it every stem weighs the same.
     """
     w = weights or Weights()
-    wanted = rarity if rarity is not None else dict.fromkeys(stems(question), 1.0)
+    wanted = question_weights(question, rarity)
     term = defined_term(question) if qtype == "definition" else frozenset()
     scored = []
     for c in pool:
@@ -281,16 +286,15 @@ def compose(
     tuning them (eval/tune.py).
     """
     qtype = question_type(search_question)
-    scored = score(search_question, qtype, pool, weights, rarity)
+    wanted = question_weights(search_question, rarity)
+    scored = score(search_question, qtype, pool, weights, wanted)
     support = relevance(pool)
     chosen = select(scored, qtype, weights) if support >= threshold else []
-    reason = (
-        "not_covered"
-        if not chosen
-        else "number_not_covered"
-        if not gives_figure(search_question, [s.candidate.sentence.text for s in chosen])
-        else None
-    )
+    reason = None
+    if not chosen:
+        reason = "not_covered"
+    elif not gives_figure(search_question, [s.candidate.sentence.text for s in chosen]):
+        reason = "number_not_covered"
     if reason is not None:
         return Answer(
             question,
@@ -307,7 +311,6 @@ def compose(
             0.0,
             support,
         )
-    wanted = rarity if rarity is not None else dict.fromkeys(stems(search_question), 1.0)
     clash = find_disagreement(chosen, scored, threshold, asked_terms(search_question, wanted))
     if clash is not None and clash[1] not in chosen:
         chosen = (

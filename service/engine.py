@@ -38,8 +38,7 @@ class State:
 
     loaded: Loaded
     searcher: Searcher
-    topics: list[str]  # document titles, named when an answer abstains
-    covered: dict[str, str]  # the abstention text in each language (safety.covered)
+    covered: dict[str, str]  # the abstention text in each language, naming its documents
 
     @property
     def generation(self) -> Generation:
@@ -78,9 +77,7 @@ class Engine:
         self._pointer = generations.current_name(self.data_dir)
         loaded = generations.load_best(self.data_dir, self.encoder.name)
         titles = sorted(d.title for d in loaded.generation.documents.values())
-        return State(
-            loaded, Searcher(loaded.generation, self.encoder), titles, safety.covered(titles)
-        )
+        return State(loaded, Searcher(loaded.generation, self.encoder), safety.covered(titles))
 
     @property
     def state(self) -> State:
