@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install run test check lint types fast gate test-tools clean
+.PHONY: install run test check lint types fast gate baseline compare test-tools clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,21 @@ gate: install
 	rm -rf $(GATE_DIR)
 	LEXCITE_DATA_DIR=$(GATE_DIR)/data $(BIN)/lexcite ingest --quiet
 	LEXCITE_DATA_DIR=$(GATE_DIR)/data $(BIN)/lexcite eval --split test --quiet --report $(GATE_DIR)/report
+
+# Comparing two versions (eval/README.md, "Comparing two runs"): `make baseline` on main
+# saves its test-split report; `make compare` on a branch evaluates the branch and compares
+# it with that report question by question, failing on the [baseline] bounds.
+BASELINE_DIR := build/baseline
+baseline: install
+	rm -rf $(BASELINE_DIR)
+	LEXCITE_DATA_DIR=$(BASELINE_DIR)/data $(BIN)/lexcite ingest --quiet
+	LEXCITE_DATA_DIR=$(BASELINE_DIR)/data $(BIN)/lexcite eval --split test --quiet --report $(BASELINE_DIR)/report
+
+COMPARE_DIR := build/compare
+compare: install
+	rm -rf $(COMPARE_DIR)
+	LEXCITE_DATA_DIR=$(COMPARE_DIR)/data $(BIN)/lexcite ingest --quiet
+	LEXCITE_DATA_DIR=$(COMPARE_DIR)/data $(BIN)/lexcite eval --split test --quiet --report $(COMPARE_DIR)/report --baseline $(BASELINE_DIR)/report/report.json
 
 check: lint types fast
 

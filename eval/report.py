@@ -25,6 +25,7 @@ from eval.charts import (
     support_histogram,
     sweep_chart,
 )
+from eval.style import CSS
 from ingest.corpus import write_atomically
 
 # The headline figures of eval/run.py:summarise(), grouped as the page shows them.
@@ -117,6 +118,7 @@ def render_html(report: Mapping[str, Any]) -> str:
 The best mode per row is in bold; <i>lower is better</i> where marked.</p>
 <div class="scroll">{_headline_table(report, modes)}</div></section>
 <section id="charts"><h2>Charts</h2><div class="charts">{"".join(charts)}</div></section>
+{_compared(report.get("comparison"), {r["id"] for r, _ in wrong})}
 <section id="failures"><h2>Failures ({esc(main)}, {len(wrong)} of {len(rows)})</h2>
 {failures}</section>
 </main>
@@ -309,7 +311,8 @@ def _failure(row: Mapping[str, Any], problems: Sequence[str]) -> str:
         else "<p>none: the sources do not answer it</p>"
     )
     return (
-        f'<article class="failure"><h3><span class="qid">{esc(row["id"])}</span> '
+        f'<article class="failure" id="q-{esc(row["id"])}"><h3>'
+        f'<span class="qid">{esc(row["id"])}</span> '
         f'<span class="tag">{esc(row["kind"])}</span> {esc(row["question"])}</h3>'
         f'<ul class="problems">{"".join(f"<li>{esc(p)}</li>" for p in problems)}</ul>'
         f'<p class="facts">{" · ".join(facts)}</p>'
@@ -318,60 +321,75 @@ def _failure(row: Mapping[str, Any], problems: Sequence[str]) -> str:
     )
 
 
+def _compared(comparison: Mapping[str, Any] | None, failed: set[str]) -> str:
+    """The "compared with" section: the baseline, notes, paired differences, flips (each
+    linked, with both answers and the gold; to its failure card when it still fails)."""
+    if not comparison:
+        return ""
+    base = comparison["baseline"]
+    who = ", ".join(
+        f"{k} {esc(base.get(k) or '–')}" for k in ("dataset", "split", "index_version", "code")
+    )
+    notes = "".join(f"<li>{esc(n)}</li>" for n in comparison["notes"])
+    rows = []
+    for d in comparison["differences"]:
+        if math.isnan(number(d["old"])) and math.isnan(number(d["new"])):
+            continue
+        low, high = number(d["low"]), number(d["high"])
+        ci = "–" if math.isnan(low) else f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+        rows.append(
+            f'<tr><th scope="row"><code>{esc(d["metric"])}</code></th><td>{percent(d["old"])}'
+            f"</td><td>{percent(d['new'])}</td><td>{100 * number(d['diff']):+.1f}</td>"
+            f"<td>{ci}</td><td>{esc(d['n'])}</td></tr>"
+        )
+    flips = comparison["flips"]
+    links = ", ".join(
+        f'<a href="#flip-{esc(f["id"])}">{esc(f["id"])}</a> ({esc(f["change"])})' for f in flips
+    )
+    cards = "".join(_flip_card(f, f["id"] in failed) for f in flips)
+    failures = comparison["failures"]
+    verdict = (
+        '<div class="gate fail"><strong>Baseline gate: FAIL</strong><ul>'
+        + "".join(f"<li>{esc(f)}</li>" for f in failures)
+        + "</ul></div>"
+        if failures
+        else '<div class="gate pass"><strong>Baseline gate: PASS</strong></div>'
+    )
+    counts = ", ".join(
+        f"{sum(f['change'] == c for f in flips)} {c}" for c in ("fixed", "broken", "changed")
+    )
+    return f"""<section id="compared"><h2>Compared with the baseline</h2>
+<p class="note">Baseline: {who}. {esc(comparison["shared"])} shared questions
+({esc(comparison["mode"])}); intervals are paired bootstrap 95% intervals of the
+difference, in points.</p>
+{f"<ul>{notes}</ul>" if notes else ""}{verdict}
+<div class="scroll"><table class="headline"><thead><tr><th scope="col">metric</th>
+<th scope="col">baseline</th><th scope="col">this run</th><th scope="col">diff</th>
+<th scope="col">interval</th><th scope="col">n</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></div>
+<h3>Flips: {counts}</h3><p>{links or "none"}</p>{cards}</section>"""
+
+
+def _flip_card(flip: Mapping[str, Any], failing: bool) -> str:
+    def said(answer: str, abstained: bool) -> str:
+        return ("<i>abstained:</i> " if abstained else "") + esc(answer)
+
+    golds = "".join(
+        f"<li><code>{esc(g['document'])}</code> <q>{esc(g['quote'])}</q></li>" for g in flip["gold"]
+    )
+    card = f' · <a href="#q-{esc(flip["id"])}">its failure card</a>' if failing else ""
+    return (
+        f'<article class="failure flip {esc(flip["change"])}" id="flip-{esc(flip["id"])}">'
+        f'<h3><span class="qid">{esc(flip["id"])}</span> <span class="tag">'
+        f'{esc(flip["change"])}</span> <span class="tag">{esc(flip["kind"])}</span> '
+        f'{esc(flip["question"])}</h3><p class="facts">{esc(flip["change"])}{card}</p>'
+        f"<h4>Baseline</h4><blockquote>{said(flip['old_answer'], flip['old_abstained'])}"
+        f"</blockquote><h4>This run</h4><blockquote>"
+        f"{said(flip['new_answer'], flip['new_abstained'])}</blockquote>"
+        f"<h4>Gold</h4>{f'<ul class=golds>{golds}</ul>' if golds else '<p>none: abstain</p>'}"
+        "</article>"
+    )
+
+
 def _figure(svg: str, caption: str) -> str:
     return f"<figure>{svg}<figcaption>{caption}</figcaption></figure>"
-
-
-CSS = """
-:root{color-scheme:light;--ink:#1d1d1f;--muted:#5f6368;--line:#dadce0;--bg:#fff;--soft:#f6f7f9}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--ink);
-font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1100px;margin:0 auto;padding:1rem 1rem 3rem}
-h1{font-size:1.7rem;margin:.5rem 0}h2{font-size:1.3rem;margin:2rem 0 .6rem;
-border-bottom:1px solid var(--line);padding-bottom:.2rem}
-h3{font-size:1.02rem;margin:0 0 .4rem}h4{font-size:.8rem;text-transform:uppercase;
-letter-spacing:.04em;color:var(--muted);margin:.8rem 0 .2rem}
-code{font:.88em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
-.meta{display:flex;flex-wrap:wrap;gap:.3rem 1.6rem;margin:0 0 1rem}
-.meta dt{font-size:.75rem;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
-.meta dd{margin:0;overflow-wrap:anywhere}
-.gate{padding:.7rem 1rem;border-radius:8px;border-left:6px solid}
-.gate ul{margin:.4rem 0 0;padding-left:1.2rem}
-.pass{background:#e8f5ec;border-color:#1e8e3e}.fail{background:#fdecea;border-color:#c5221f}
-.note{color:var(--muted);font-size:.9rem;margin:.2rem 0 .6rem}
-.scroll{overflow-x:auto}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums;min-width:100%}
-th,td{padding:.35rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-thead th{font-size:.85rem;background:var(--soft)}
-td{text-align:right}th code{overflow-wrap:normal}.v,.ci span{white-space:nowrap}
-tr.group th{background:var(--soft);font-size:.78rem;text-transform:uppercase;
-letter-spacing:.05em;color:var(--muted)}
-.v{display:block}.ci{display:block;font-size:.78rem;color:var(--muted)}
-td.best .v{font-weight:700}.lower{display:block;font-size:.75rem;color:var(--muted)}
-.charts{display:grid;align-items:start;gap:1.2rem;
-grid-template-columns:repeat(auto-fit,minmax(min(100%,440px),1fr))}
-figure{margin:0;padding:.6rem;border:1px solid var(--line);border-radius:8px}
-figcaption{font-size:.85rem;color:var(--muted);margin-top:.3rem}
-svg{display:block;width:100%;height:auto}
-svg text{font-size:13px;fill:var(--ink)}svg text.title{fill:var(--muted);text-anchor:middle}
-svg text.kind{font-weight:600}svg text.value{font-size:12px}
-svg .grid{stroke:#eceef1}svg .axis{stroke:#777;fill:none}
-svg .ring{fill:none;stroke:var(--ink);stroke-width:2}
-.failure{border:1px solid var(--line);border-left:5px solid #c5221f;border-radius:8px;
-padding:.8rem 1rem;margin:0 0 1rem}
-.qid{font:600 .85rem ui-monospace,Menlo,Consolas,monospace;color:var(--muted)}
-.tag{display:inline-block;font-size:.72rem;font-weight:600;padding:0 .4rem;border-radius:4px;
-background:#e8eaed;vertical-align:.1em}.tag.gold{background:#e6f4ea;color:#137333}
-.tag.bad{background:#fce8e6;color:#a50e0e}
-.problems{margin:.2rem 0;padding-left:1.2rem;color:#a50e0e;font-weight:600}
-.facts{margin:.2rem 0;color:var(--muted);font-size:.88rem}
-blockquote{margin:.2rem 0;padding:.3rem .8rem;border-left:3px solid var(--line);
-background:var(--soft);white-space:pre-wrap;overflow-wrap:anywhere}
-.golds{padding-left:1.3rem;margin:.2rem 0}
-.cites{list-style:none;padding:0;margin:.2rem 0}.cites li{margin-bottom:.5rem}
-.src{margin:0;font-size:.9rem}q{overflow-wrap:anywhere}
-@media (max-width:520px){main{padding:.6rem .6rem 2rem}th,td{padding:.3rem .25rem}
-table{font-size:.9rem}.ci{font-size:.7rem}
-h1{font-size:1.4rem}.failure{padding:.6rem .7rem}}
-"""

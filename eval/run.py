@@ -140,52 +140,81 @@ def check(record: Record, texts: Mapping[str, str], clutter: Sequence[str]) -> d
     }
 
 
+# The headline rates, in the order reports list them. Each is a mean over items that the
+# questions contribute (see `items`): some over questions, some over sentences or citations.
+RATES = (
+    "sentence_support",
+    "citation_exactness",
+    "clutter_leakage",
+    "gold_cited",
+    "citation_precision",
+    "citation_recall",
+    "abstention_recall",
+    "abstention_precision",
+    "false_abstention",
+    "disagreement_flagged",
+    "false_disagreement",
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "mrr",
+    "ndcg@10",
+)
+
+
+def items(row: Mapping[str, Any]) -> dict[str, list[float]]:
+    """Given one question's measurements, return what it adds to each headline rate: the
+    rate over a set of questions is the mean of all their items (eval/README.md)."""
+    answerable, abstained = bool(row["answerable"]), bool(row["abstained"])
+    answered = answerable and not abstained
+    disagreement = row["kind"] == "disagreement"
+
+    def one(value: Any, when: bool = True) -> list[float]:
+        return [float(value)] if when and value is not None else []
+
+    return {
+        "sentence_support": [float(v) for v in row["sentences_supported"]],
+        "citation_exactness": [float(v) for v in row["citations_exact"]],
+        "clutter_leakage": [float(v) for v in row["citations_clutter"]],
+        "gold_cited": one(row["gold_cited"], answerable),
+        "citation_precision": one(row["citation_precision"], answerable),
+        "citation_recall": one(row["citation_recall"], answerable),
+        "abstention_recall": one(abstained, not answerable),
+        "abstention_precision": one(not answerable, abstained),
+        "false_abstention": one(abstained, answerable),
+        "disagreement_flagged": one(row["sources_disagree"], answered and disagreement),
+        "false_disagreement": one(row["sources_disagree"], answered and not disagreement),
+        **{key: one(row[key], answerable) for key in ("recall@1", "recall@5", "recall@10")},
+        "mrr": one(row["mrr"], answerable),
+        "ndcg@10": one(row["ndcg@10"], answerable),
+    }
+
+
 def summarise(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Given per-question measurements, return the headline figures with 95% CIs."""
-    answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
-    abstained = [r for r in rows if r["abstained"]]
-    answered = [r for r in answerable if not r["abstained"]]
-    disagreeing = [r for r in answered if r["kind"] == "disagreement"]
-    agreeing = [r for r in answered if r["kind"] != "disagreement"]
-
-    def flat(key: str) -> list[float]:
-        return [float(v) for r in rows for v in r[key]]
-
-    def defined(key: str, among: Sequence[Mapping[str, Any]]) -> list[float]:
-        return [float(r[key]) for r in among if r[key] is not None]
-
-    est = {
-        "sentence_support": metrics.rate(flat("sentences_supported")),
-        "citation_exactness": metrics.rate(flat("citations_exact")),
-        "clutter_leakage": metrics.rate(flat("citations_clutter")),
-        "gold_cited": metrics.rate([float(r["gold_cited"]) for r in answerable]),
-        "citation_precision": metrics.rate(defined("citation_precision", answerable)),
-        "citation_recall": metrics.rate(defined("citation_recall", answerable)),
-        "abstention_recall": metrics.rate([float(r["abstained"]) for r in unanswerable]),
-        "abstention_precision": metrics.rate([float(not r["answerable"]) for r in abstained]),
-        "false_abstention": metrics.rate([float(r["abstained"]) for r in answerable]),
-        "disagreement_flagged": metrics.rate([float(r["sources_disagree"]) for r in disagreeing]),
-        "false_disagreement": metrics.rate([float(r["sources_disagree"]) for r in agreeing]),
-        "recall@1": metrics.rate(defined("recall@1", answerable)),
-        "recall@5": metrics.rate(defined("recall@5", answerable)),
-        "recall@10": metrics.rate(defined("recall@10", answerable)),
-        "mrr": metrics.rate(defined("mrr", answerable)),
-        "ndcg@10": metrics.rate(defined("ndcg@10", answerable)),
+    per_row = [items(r) for r in rows]
+    summary: dict[str, Any] = {
+        key: asdict(metrics.rate([v for contributed in per_row for v in contributed[key]]))
+        for key in RATES
     }
-    summary: dict[str, Any] = {k: asdict(v) for k, v in est.items()}
     latencies = [r["wall_ms"] for r in rows]
     summary["latency_ms"] = {
         "p50": metrics.percentile(latencies, 50),
         "p95": metrics.percentile(latencies, 95),
         "n": len(latencies),
     }
+    answerable = sum(bool(r["answerable"]) for r in rows)
     summary["questions"] = {
         "all": len(rows),
-        "answerable": len(answerable),
-        "unanswerable": len(unanswerable),
+        "answerable": answerable,
+        "unanswerable": len(rows) - answerable,
     }
     return summary
+
+
+def correct(row: Mapping[str, Any]) -> bool:
+    """Whether a question went right: gold cited when answerable, abstained when not."""
+    return bool(row["gold_cited"] if row["answerable"] else row["abstained"])
 
 
 def per_kind(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -193,8 +222,7 @@ def per_kind(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for kind in sorted({r["kind"] for r in rows}):
         group = [r for r in rows if r["kind"] == kind]
-        right = [r["gold_cited"] if r["answerable"] else r["abstained"] for r in group]
-        out[kind] = {"n": len(group), "correct": sum(right) / len(group)}
+        out[kind] = {"n": len(group), "correct": sum(map(correct, group)) / len(group)}
     return out
 
 

@@ -11,13 +11,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from eval.compare import CompareError
 from eval.dataset import DatasetError
 from index.errors import IndexStageError
 from index.search import MODES
 from ingest.errors import IngestError
 from service.settings import Settings, SettingsError, get_settings
 
+
+class UsageError(Exception):
+    """A command was given arguments it cannot take."""
+
+
 KNOWN_ERRORS: tuple[type[Exception], ...] = (
+    UsageError,
+    CompareError,
     IngestError,
     IndexStageError,
     SettingsError,
@@ -175,13 +183,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    """Measure grounding, citations, abstention and retrieval on a question set; gate on it."""
+    """Measure grounding, citations, abstention and retrieval on a question set; gate on it
+    (and, with --baseline, on a saved report); `eval compare OLD NEW` compares two reports."""
     from eval import dataset
     from eval.evaluate import calibrate, evaluate, save_calibration
     from eval.run import HttpAnswerer, LocalAnswerer
 
-    path = Path(args.dataset) if args.dataset else dataset.DEFAULT
+    if args.args[:1] == ["compare"]:
+        return _compare_reports(args)
+    if len(args.args) > 1:
+        raise UsageError("eval takes one DATASET (or: eval compare OLD NEW)")
+    path = Path(args.args[0]) if args.args else dataset.DEFAULT
     questions = dataset.load(path)
+    baseline = _baseline(args)
     answerer: Any = (
         HttpAnswerer(args.url)
         if args.url
@@ -192,13 +206,25 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         save_calibration(record)
         print(json.dumps(record, indent=2))
         return 0
+    from eval.compare import code_version, dataset_sha256
     from eval.report import summary_table, write_report
 
     modes = ["hybrid"] if args.url else [m.strip() for m in args.modes.split(",") if m.strip()]
-    meta = {
+    engine = None if args.url else answerer.engine
+    identity = {
         "dataset": _shown(path),
-        "threshold": None if args.url else answerer.engine.threshold,
-        "index_version": None if args.url else answerer.engine.state.generation.name,
+        "dataset_sha256": dataset_sha256(path),
+        "split": args.split,
+        "index_version": engine.state.generation.name if engine else None,
+        "model": engine.encoder.name if engine else None,
+        "reader": None,  # answers are chosen by the hand-written ranking (service/answer.py)
+        "code": code_version(Path(__file__).resolve().parents[1]),
+    }
+    meta = {
+        "dataset": identity["dataset"],
+        "threshold": engine.threshold if engine else None,
+        "index_version": identity["index_version"],
+        "identity": identity,
     }
     report = evaluate(
         questions,
@@ -210,12 +236,55 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         meta=meta,
     )
     print(summary_table(report))
+    failures = list(report["gate"]["failures"])
+    if baseline is not None:
+        failures += _attach_comparison(baseline, report, Path(args.thresholds))
     if args.report:
         json_path, html_path = write_report(report, Path(args.report))
         print(f"\nWrote {json_path} and {html_path}")
-    failures = report["gate"]["failures"]
     if failures:
         print("Error: the release gate failed:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _baseline(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The --baseline report, read before the run so a bad path fails at once."""
+    from eval.compare import load_report
+
+    return load_report(Path(args.baseline)) if args.baseline else None
+
+
+def _attach_comparison(
+    baseline: dict[str, Any], report: dict[str, Any], thresholds: Path
+) -> list[str]:
+    """Compare a report with its baseline under the thresholds' [baseline] bounds, print
+    the comparison, store it in the report and return the bounds it breaks."""
+    import tomllib
+
+    from eval.compare import compare, comparison_table
+
+    bounds = tomllib.loads(thresholds.read_text("utf-8")).get("baseline", {})
+    comparison = compare(baseline, report, bounds)
+    print(comparison_table(comparison))
+    report["comparison"] = asdict(comparison)
+    return comparison.failures
+
+
+def _compare_reports(args: argparse.Namespace) -> int:
+    """`lexcite eval compare OLD NEW`: compare two saved reports, gate on the bounds."""
+    from eval.compare import load_report
+    from eval.report import write_report
+
+    if len(args.args) != 3:
+        raise UsageError("eval compare takes two reports: eval compare OLD NEW")
+    baseline, report = (load_report(Path(p)) for p in args.args[1:])
+    failures = _attach_comparison(baseline, report, Path(args.thresholds))
+    if args.report:
+        json_path, html_path = write_report(report, Path(args.report))
+        print(f"Wrote {json_path} and {html_path}")
+    if failures:
+        print("Error: the baseline gate failed:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
     return 0
 
@@ -281,7 +350,13 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_ask)
 
     p = sub.add_parser("eval", help=cmd_eval.__doc__, description=cmd_eval.__doc__)
-    p.add_argument("dataset", nargs="?", help="JSONL or CSV (default eval/data/questions.jsonl)")
+    p.add_argument(
+        "args",
+        nargs="*",
+        metavar="DATASET | compare OLD NEW",
+        help="JSONL or CSV (default eval/data/questions.jsonl); or `compare OLD NEW`: "
+        "compare two saved report.json files",
+    )
     p.add_argument("--split", choices=("dev", "test", "all"), default="test")
     p.add_argument(
         "--thresholds",
@@ -289,6 +364,12 @@ def parser() -> argparse.ArgumentParser:
         help="gate bounds (TOML)",
     )
     p.add_argument("--report", metavar="DIR", help="write report.json and report.html here")
+    p.add_argument(
+        "--baseline",
+        metavar="REPORT",
+        help="compare with a saved report.json, question by question, and gate on the "
+        "thresholds' [baseline] bounds",
+    )
     p.add_argument("--url", help="evaluate a running server instead of the in-process pipeline")
     p.add_argument("--modes", default="hybrid,rrf,dense,lexical", help="retrieval modes to compare")
     p.add_argument(
