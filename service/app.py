@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,11 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.errors import Busy, IndexStageError, ModelUnavailable, NoIndex
 from ingest.errors import BadDocument, IngestError, ManifestError
-from service import pages, routes
+from service import logs, pages, routes
 from service.deps import Runtime, ServiceError
 from service.engine import Engine
 from service.limits import BodyLimit, RateLimit, Timeout
 from service.metrics import MetricsMiddleware
+from service.proxies import ClientAddress
 from service.schemas import ErrorResponse
 from service.settings import Settings, get_settings
 from service.shedding import LoadShed
@@ -41,6 +43,9 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+# Pages other sites may show in an iframe, from the origins in LEXCITE_EMBED_ORIGINS only:
+# every other page stays unframeable (clickjacking the staff page's delete buttons).
+EMBEDDABLE = frozenset({"/embed"})
 # Swagger UI is an inline script and assets from a CDN; only /docs (which shows no corpus
 # text) is allowed them.
 DOCS_CSP = (
@@ -106,22 +111,33 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def _middleware(settings: Settings, runtime: Runtime) -> list[Middleware]:
-    """Outermost first: headers on every answer, then CORS, metrics, and the limits."""
-    stack = [Middleware(SecurityHeaders)]
+    """Outermost first: the client's real address, the request id and access log, headers on
+    every answer, then CORS, metrics, and the limits."""
+    stack = [
+        Middleware(ClientAddress, trusted=settings.trusted_proxies, header=settings.proxy_header),
+        Middleware(logs.RequestLog),
+        Middleware(SecurityHeaders, embed_origins=settings.embed_origins),
+    ]
     if settings.cors_origins:
         stack.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "DELETE"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
             )
         )
     return [
         *stack,
         Middleware(MetricsMiddleware, metrics=runtime.metrics),
         Middleware(RateLimit, rate_per_minute=settings.rate_limit_per_minute, exempt=_unmetered),
-        Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        Middleware(
+            BodyLimit,
+            max_bytes=settings.max_question_bytes,
+            larger=settings.max_body_bytes,
+            is_larger=_is_upload,
+        ),
         # Here, so a refused request closes its connection and never starts a task.
         Middleware(LoadShed, max_in_flight=settings.max_in_flight),
         Middleware(Timeout, seconds=settings.request_timeout_s, exempt=_is_staff_write),
@@ -134,29 +150,47 @@ def _unmetered(scope: Scope) -> bool:
     return path in ("/healthz", "/readyz", "/metrics") or path.startswith("/static/")
 
 
+def _is_upload(scope: Scope) -> bool:
+    """Staff uploads carry documents; every other body is a question (or has no business)."""
+    return (scope["method"], scope["path"]) == ("POST", "/v1/documents")
+
+
 def _is_staff_write(scope: Scope) -> bool:
     """An ingest cannot be stopped halfway, so a 504 would hide that it still goes on."""
     return scope["method"] in ("POST", "DELETE") and scope["path"].startswith("/v1/documents")
 
 
 class SecurityHeaders:
-    """Adds the security headers (and a Content-Security-Policy) to every response."""
+    """Adds the security headers (and a Content-Security-Policy) to every response.
 
-    def __init__(self, app: ASGIApp) -> None:
+    The pages in EMBEDDABLE may be framed by `embed_origins` (CSP `frame-ancestors`, and no
+    X-Frame-Options, which cannot name origins); with none given, by nobody."""
+
+    def __init__(self, app: ASGIApp, embed_origins: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.embed_csp = CSP.replace(
+            "frame-ancestors 'none'", "frame-ancestors " + " ".join(embed_origins)
+        )
+        self.embed_headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "X-Frame-Options"}
+        if not embed_origins:
+            self.embed_csp, self.embed_headers = CSP, SECURITY_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] == "/docs" else CSP
+        headers, csp = SECURITY_HEADERS, CSP
+        if scope["path"] == "/docs":
+            csp = DOCS_CSP
+        elif scope["path"] in EMBEDDABLE:
+            headers, csp = self.embed_headers, self.embed_csp
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [
                     (k.lower().encode(), v.encode())
-                    for k, v in (*SECURITY_HEADERS.items(), ("Content-Security-Policy", csp))
+                    for k, v in (*headers.items(), ("Content-Security-Policy", csp))
                     if k.lower().encode() not in names
                 ]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
@@ -202,7 +236,9 @@ def _handle_errors(app: FastAPI, settings: Settings) -> None:
         return _error(request, status, code, message, headers)
 
     async def internal(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # With the request id: quoted by whoever saw the 500, it finds the traceback.
+        where = (request.method, request.url.path, logs.current())
+        log.exception("unhandled error on %s %s (request %s)", *where)
         return _error(request, 500, "internal_error", "something went wrong on our side")
 
     app.add_exception_handler(HTTPException, http_error)
@@ -217,27 +253,47 @@ def _error(
     request: Request, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     """Render an error as the JSON envelope, or as a page for a request that came from one."""
+    rid = logs.current()
+    # A 500 is rendered outside the middleware stack, so it carries its own headers.
+    extra = {}
+    if status == 500:
+        extra = {**SECURITY_HEADERS, "Content-Security-Policy": CSP, "X-Request-ID": rid}
+    headers = {**extra, **(headers or {})}
     if pages.wants_html(request):
         return pages.error_page(request, status, message, headers)
-    body = ErrorResponse.model_validate({"error": {"code": code, "message": message}})
-    # A 500 is rendered outside the middleware stack, so it carries its own headers.
-    extra = {**SECURITY_HEADERS, "Content-Security-Policy": CSP} if status == 500 else {}
-    return JSONResponse(body.model_dump(), status, headers={**extra, **(headers or {})})
+    error = {"code": code, "message": message, "request_id": rid}
+    body = ErrorResponse.model_validate({"error": error})
+    return JSONResponse(body.model_dump(), status, headers=headers)
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the app with uvicorn until interrupted (blocking)."""
     import uvicorn
 
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-    else:
+    uvicorn.run(
         # Worker processes import the app themselves and read the same environment.
-        uvicorn.run(
-            "service.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-        )
+        create_app(settings) if workers == 1 else "service.app:create_app",
+        factory=workers > 1,
+        host=host,
+        port=port,
+        workers=workers,
+        **uvicorn_options(settings),
+    )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options `serve` sets from the settings.
+
+    uvicorn by default believes X-Forwarded-For from 127.0.0.1 and rewrites the client's
+    address before the app sees it, so anyone on the host could pick a new address per
+    request and never be rate limited. Its proxy headers are off here, always: the app's
+    ClientAddress believes them from LEXCITE_TRUSTED_PROXIES only (default: nobody).
+    Its access log is off too: RequestLog writes one with that address and the request id.
+    """
+    return {
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "access_log": False,
+        "log_level": "info",
+        "log_config": logs.log_config(json_lines=settings.log_format == "json"),
+    }

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service import logs
+
 # Clients remembered by the rate limiter; the least recently seen is forgotten first, so a
 # flood of addresses costs bounded memory (a forgotten client starts with a full bucket).
 MAX_CLIENTS = 10_000
@@ -28,8 +30,9 @@ CLOSE = {"Connection": "close"}
 async def send_error(
     send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> None:
-    """Send a complete JSON error response `{"error": {"code", "message"}}`."""
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    """Send a complete JSON error response `{"error": {"code", "message", "request_id"}}`."""
+    error = {"code": code, "message": message, "request_id": logs.current()}
+    body = json.dumps({"error": error}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -51,30 +54,41 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes`: by Content-Length up front, else while streaming.
+    """Refuse bodies over `max_bytes` (or over `larger` for the requests `is_larger` says
+    so for: staff uploads), by Content-Length up front, else while streaming; either way
+    before the body is parsed.
 
     Any answer sent before the request body was read to the end (a 413, but also a 401, 404
     or 503 that never needed the body) closes the connection, so that the server stops
-    reading; 0 turns the size limit off, not that.
+    reading; a limit of 0 turns the size limit off, not that.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: int | None = None,
+        is_larger: Callable[[Scope], bool] = lambda scope: False,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = max_bytes if larger is None else larger
+        self.is_larger = is_larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger if self.is_larger(scope) else self.max_bytes
         pending = declares_body(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and self.max_bytes > 0:
+        if declared is not None and limit > 0:
             if not declared.isdigit():
                 message = "Content-Length is not a number"
                 await send_error(send, 400, "bad_request", message, CLOSE)
                 return
-            if int(declared) > self.max_bytes:
-                detail = BodyTooLarge(self.max_bytes).detail
+            if int(declared) > limit:
+                detail = BodyTooLarge(limit).detail
                 await send_error(send, 413, "too_large", detail, CLOSE)
                 return
         received = 0
@@ -86,10 +100,10 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 pending = pending and bool(message.get("more_body", False))
-                if 0 < self.max_bytes < received:
+                if 0 < limit < received:
                     # Raised inside the app: FastAPI passes HTTPExceptions through body
                     # parsing, so the app's handler answers 413 with the usual envelope.
-                    raise BodyTooLarge(self.max_bytes)
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracked(message: Message) -> None:
@@ -150,8 +164,8 @@ class RateLimit:
         if scope["type"] != "http" or self.buckets is None or self.exempt(scope):
             await self.app(scope, receive, send)
             return
-        # The direct peer; behind a proxy, run uvicorn with --forwarded-allow-ips so that
-        # this is the client's address.
+        # The client's address: behind trusted proxies service.proxies has put the one
+        # they forwarded for here.
         client = scope.get("client")
         wait = self.buckets.take(client[0] if client else "unknown")
         if wait > 0:

@@ -1,4 +1,5 @@
-"""Server-rendered pages: the visitors' question page, document views and the staff page.
+"""Server-rendered pages: the visitors' question page (and its twin for other sites'
+iframes, `/embed`), document views and the staff page.
 
 Jinja2 autoescapes everything, so corpus text (which staff can upload) is shown as text;
 the Content-Security-Policy forbids inline scripts as a second line of defence. The pages
@@ -21,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader
 from index.errors import NoIndex
 from index.store import DocumentRow
 from index.types import Filters
+from service import logs
 from service.deps import NotFound, Runtime, RuntimeDep
 from service.routes import DocumentId
 from service.schemas import MAX_QUESTION_CHARS
@@ -92,6 +94,20 @@ def home(
     return render(request, "index.html", visitor_view(runtime, question, answer))
 
 
+@router.get("/embed", response_class=HTMLResponse)
+def embed(
+    request: Request,
+    runtime: RuntimeDep,
+    q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS)] = "",
+) -> Response:
+    """The visitors' page without the site's header, for an iframe on another site (the
+    origins in LEXCITE_EMBED_ORIGINS may frame it; static/embed.js inserts the iframe)."""
+    question = q.strip()
+    answer = runtime.ask(question, None, None, "hybrid") if question else None
+    view = visitor_view(runtime, question, answer, embedded=True)
+    return render(request, "embed.html", view)
+
+
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
 def document(
     request: Request,
@@ -129,13 +145,17 @@ def wants_html(request: Request) -> bool:
 def error_page(
     request: Request, status: int, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
-    response = render(request, "error.html", {"status": status, "message": message}, status)
+    context = {"status": status, "message": message, "request_id": logs.current()}
+    response = render(request, "error.html", context, status)
     response.headers.update(headers or {})
     return response
 
 
-def visitor_view(runtime: Runtime, question: str, answer: Answer | None) -> dict[str, Any]:
-    """Given a question and its answer, return what the visitors' page shows."""
+def visitor_view(
+    runtime: Runtime, question: str, answer: Answer | None, embedded: bool = False
+) -> dict[str, Any]:
+    """Given a question and its answer, return what the visitors' page (or, `embedded`, its
+    twin for iframes) shows."""
     lang = answer.language if answer is not None else "en"
     cards = [] if answer is None else [_card(runtime, c) for c in answer.citations]
     return {
@@ -146,6 +166,8 @@ def visitor_view(runtime: Runtime, question: str, answer: Answer | None) -> dict
         "cards": cards,
         "examples": EXAMPLES,
         "max_chars": MAX_QUESTION_CHARS,
+        "action": "/embed" if embedded else "/",
+        "embedded": embedded,
     }
 
 

@@ -47,6 +47,10 @@ class Strict(BaseModel):
 class ErrorBody(BaseModel):
     code: str = Field(examples=["no_index"])
     message: str
+    request_id: str = Field(
+        description="the response's X-Request-ID: quote it when reporting a problem",
+        examples=["0f8fad5bd9cb469fa165e0e3f6e4a5c2"],
+    )
 
 
 class ErrorResponse(BaseModel):

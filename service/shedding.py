@@ -33,7 +33,7 @@ DEFAULT_MAX_RUNNING = 2 * (os.cpu_count() or 1)
 # 32 answers at ~120/s drain in about a quarter of a second: one second is ample.
 RETRY_AFTER_S = 1
 # Pages that run a search or an answer when given a non-empty `q`.
-_ASKING_PAGES = frozenset({"/", "/staff"})
+_ASKING_PAGES = frozenset({"/", "/embed", "/staff"})
 
 
 def uses_model(scope: Scope) -> bool:

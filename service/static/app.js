@@ -6,6 +6,15 @@ document.addEventListener("DOMContentLoaded", () => {
   const mark = document.getElementById("hl");
   if (mark) mark.scrollIntoView({ block: "center" });
 
+  // In another site's iframe (/embed): tell static/embed.js how tall the page is. Only a
+  // height is sent, so any parent may hear it.
+  if (document.body.classList.contains("embedded") && window.parent !== window) {
+    const report = () => window.parent.postMessage(
+      { lexciteHeight: document.documentElement.offsetHeight }, "*");
+    report();
+    new ResizeObserver(report).observe(document.body);
+  }
+
   const token = document.getElementById("token");
   const status = document.getElementById("staff-status");
   if (!token || !status) return;

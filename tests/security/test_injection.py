@@ -154,6 +154,7 @@ def test_hostile_corpus_fields_render_inert_on_every_page(payload_client: TestCl
     pages = {
         "/": client.get("/"),
         "/?q": client.get("/", params={"q": "zebra payload quoted here"}),
+        "/embed?q": client.get("/embed", params={"q": "zebra payload quoted here"}),
         "/staff": client.get("/staff"),
         "/staff?q": client.get("/staff", params={"q": "zebra payload", "kind": kinds[0]}),
     }
@@ -178,6 +179,7 @@ def test_hostile_corpus_fields_render_inert_on_every_page(payload_client: TestCl
 def test_reflected_parameters_render_inert(client: TestClient, payload: str) -> None:
     responses = {
         "/?q": client.get("/", params={"q": payload}),
+        "/embed?q": client.get("/embed", params={"q": payload}),
         "/staff?q": client.get(
             "/staff", params={"q": payload, "kind": payload, "document_id": payload}
         ),

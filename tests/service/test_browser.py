@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -48,22 +49,30 @@ PAYLOAD_DOC = {
 }
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+# A firm's site, on another loopback address: another origin than lexcite's 127.0.0.1.
+SITE_HOST = "127.0.0.2"
+SITE_PORT = free_port(SITE_HOST)
+SITE = f"http://{SITE_HOST}:{SITE_PORT}"
 
 
 @pytest.fixture(scope="module")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, real_encoder: Encoder, model_generation: Generation
 ) -> Iterator[str]:
-    """uvicorn on a free loopback port, over a copy of the seed corpus and its real index."""
+    """uvicorn on a free loopback port, over a copy of the seed corpus and its real index;
+    SITE may embed its /embed page."""
     root = tmp_path_factory.mktemp("live")
     dirs = Dirs(root / "corpus", root / "data")
     shutil.copytree(CORPUS_DIR, dirs.corpus)
     shutil.copytree(model_generation.path.parents[1], dirs.data)
-    app = create_app(make_settings(dirs), Engine(dirs.data, real_encoder))
+    settings = make_settings(dirs, embed_origins=(SITE,))
+    app = create_app(settings, Engine(dirs.data, real_encoder))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -248,3 +257,86 @@ def test_a_wrong_token_shows_the_error(live_server: str, watched: Watched) -> No
         "document.getElementById('staff-status').textContent.startsWith('Error')"
     )
     assert "not valid" in page.inner_text("#staff-status")
+
+
+def site_page(lexcite: str) -> bytes:
+    """A firm's page with the README's snippet in it."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Smith &amp; Jones, immigration law</title></head>
+<body><h1>Smith &amp; Jones</h1><p>Questions about 287(g)? Ask our assistant:</p>
+<script src="{lexcite}/static/embed.js" async></script>
+<p id="after">Call us on 555-0100.</p></body></html>""".encode()
+
+
+@pytest.fixture(scope="module")
+def sites(live_server: str) -> Iterator[tuple[str, str]]:
+    """The firm's site (allowed to embed) and another (not), each serving site_page."""
+    page = site_page(live_server)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    servers = [ThreadingHTTPServer((SITE_HOST, SITE_PORT), Handler)]
+    servers.append(ThreadingHTTPServer(("127.0.0.3", 0), Handler))
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield SITE, f"http://127.0.0.3:{servers[1].server_address[1]}"
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def test_a_site_embeds_the_assistant_and_a_visitor_asks_through_it(
+    sites: tuple[str, str], live_server: str, watched: Watched
+) -> None:
+    allowed, _ = sites
+    page = watched.page
+    page.goto(allowed + "/")
+    frame = page.frame_locator("iframe.lexcite-frame")
+    frame.locator("#q").fill("What is the task force model?")
+    frame.locator("form.ask button").click()
+    frame.locator(".answer .marker").first.wait_for()
+    inner = next(f for f in page.frames if f.url.startswith(live_server + "/embed?q="))
+    cited = inner.inner_text("#cite-1 blockquote mark")
+    api = httpx.post(live_server + "/v1/ask", json={"question": "What is the task force model?"})
+    assert cited == api.json()["citations"][0]["text"]
+    # The frame grew to its answer (static/embed.js hears the page's height), and the host
+    # page is still the firm's.
+    page.wait_for_function(
+        "document.querySelector('iframe.lexcite-frame').getBoundingClientRect().height > 640"
+    )
+    assert page.url == allowed + "/" and page.inner_text("#after") == "Call us on 555-0100."
+    # A source opens in a new tab, outside the frame.
+    with page.context.expect_page() as opened:
+        inner.click("#cite-1 a.open")
+    document = opened.value
+    document.wait_for_selector("mark#hl")
+    assert document.inner_text("mark#hl") == cited
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "embedded.png"), full_page=True)
+    assert watched.errors == [] and watched.dialogs == []
+
+
+def test_a_site_not_listed_cannot_frame_the_assistant(
+    sites: tuple[str, str], live_server: str, watched: Watched
+) -> None:
+    _, other = sites
+    page = watched.page
+    page.goto(other + "/")
+    page.wait_for_selector("iframe.lexcite-frame")
+    # Chromium reports the refusal on the console once the frame's response arrives.
+    deadline = time.monotonic() + 20
+    while not any("frame-ancestors" in e for e in watched.errors):
+        assert time.monotonic() < deadline, f"the frame was not refused: {watched.errors}"
+        page.wait_for_timeout(100)
+    assert not any(f.url.startswith(live_server) and f.query_selector("#q") for f in page.frames)

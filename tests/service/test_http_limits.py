@@ -8,11 +8,17 @@ from collections.abc import Iterator
 from fastapi.testclient import TestClient
 
 from service.limits import MAX_CLIENTS, TokenBucket
+from service.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUESTION_BYTES
+from tests.security.asgi import call
 from tests.service.conftest import AUTH, MakeClient
+
+JSON = {"Content-Type": "application/json"}
+MIB = 1024 * 1024
+CHUNK = 64 * 1024
 
 
 def test_a_declared_body_over_the_limit_is_413_before_it_is_read(make_client: MakeClient) -> None:
-    client = make_client(max_body_bytes=1000)
+    client = make_client(max_question_bytes=1000)
     response = client.post("/v1/ask", json={"question": "x" * 2000})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
@@ -21,7 +27,7 @@ def test_a_declared_body_over_the_limit_is_413_before_it_is_read(make_client: Ma
 
 
 def test_a_streamed_body_without_length_is_cut_at_the_limit(make_client: MakeClient) -> None:
-    client = make_client(max_body_bytes=1000)
+    client = make_client(max_question_bytes=1000, max_body_bytes=2000)
 
     def chunks() -> Iterator[bytes]:
         yield b'{"question": "'
@@ -38,6 +44,35 @@ def test_a_streamed_body_without_length_is_cut_at_the_limit(make_client: MakeCli
         "/v1/documents", content=chunks(), headers={**AUTH, "Content-Type": "application/json"}
     )
     assert upload.status_code == 413
+    assert "2,000-byte" in upload.json()["error"]["message"]
+
+
+def test_questions_have_a_small_limit_and_uploads_keep_the_large_one(
+    make_client: MakeClient,
+) -> None:
+    """The default settings: 16 KiB for questions and searches, 6 MiB for staff uploads."""
+    client = make_client(
+        max_question_bytes=DEFAULT_MAX_QUESTION_BYTES, max_body_bytes=DEFAULT_MAX_BODY_BYTES
+    )
+    app = client.app
+    ask = b'{"question": "What is 287(g)?", "mode": "' + b"x" * 3 * MIB + b'"}'
+    declared = call(app, "POST", "/v1/ask", {**JSON, "Content-Length": str(len(ask))}, iter([ask]))
+    assert declared.status == 413 and declared.read == 0
+    assert b'"too_large"' in declared.body and b"16,384-byte" in declared.body
+    streamed = call(
+        app, "POST", "/v1/ask", JSON, (ask[i : i + CHUNK] for i in range(0, len(ask), CHUNK))
+    )
+    assert streamed.status == 413 and b'"too_large"' in streamed.body
+    assert DEFAULT_MAX_QUESTION_BYTES < streamed.read <= DEFAULT_MAX_QUESTION_BYTES + CHUNK
+    assert streamed.headers["connection"] == "close"
+    # A search sent with a body (which it never reads) is held to the questions' limit too.
+    search = call(app, "GET", "/v1/search", {"Content-Length": str(len(ask))}, iter([ask]), "q=x")
+    assert search.status == 413 and search.read == 0
+    # A staff upload twenty times the questions' limit is taken.
+    text = "A note on mandamus petitions, written for the upload limit test.\n\n" * 5000
+    assert len(text) > 20 * DEFAULT_MAX_QUESTION_BYTES
+    doc = {"id": "long-note", "title": "A long note", "text": text, "format": "txt"}
+    assert client.post("/v1/documents", json=doc, headers=AUTH).status_code == 201
 
 
 def test_a_bad_content_length_is_400(make_client: MakeClient) -> None:

@@ -33,6 +33,7 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/"),
+    ("GET", "/embed"),  # the visitors' page for other sites' iframes
     ("GET", "/documents/{document_id}"),
     ("GET", "/staff"),  # the page itself; its uploads and deletes call the staff API
     ("GET", "/openapi.json"),
