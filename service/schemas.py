@@ -25,7 +25,15 @@ MAX_K = 20
 # the corpus folder or the manifest.
 DOCUMENT_ID = r"^[a-z0-9][a-z0-9-]{0,79}$"
 # YYYY, YYYY-MM or YYYY-MM-DD: the manifest stores dates as text and compares them as text.
-DATE = r"^\d{4}(-\d{2}){0,2}$"
+# The pattern (in /openapi.json) allows only months 01-12 and the days each month can have;
+# `real_date` then refuses what a pattern cannot say (29 February outside leap years).
+_YEAR = r"(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])"
+_MONTH_DAY = (
+    r"(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2\d)"
+)
+DATE = rf"^{_YEAR}(?:-(?:0[1-9]|1[0-2])|-(?:{_MONTH_DAY}))?$"
 
 
 def _real_date(text: str) -> str:
@@ -35,7 +43,9 @@ def _real_date(text: str) -> str:
 
 
 # A date that exists: 2024-02-29, not 2024-02-30 or 2024-13-45.
-Date = Annotated[str, Field(pattern=DATE), AfterValidator(_real_date)]
+# The pattern is documented in /openapi.json; the check itself is `real_date`, so that a
+# refusal says "not a real date" rather than quoting the pattern.
+Date = Annotated[str, Field(json_schema_extra={"pattern": DATE}), AfterValidator(_real_date)]
 # Only web links are stored: a `javascript:` URL would become a link on the pages.
 WEB_URL = r"^https?://[^\s<>\"']+$"
 
