@@ -1,6 +1,6 @@
 """How reading and segmenting hostile shapes scales with their size (wall clock).
 
-    python -m bench.parsing [--out FILE] [--max-seconds S] [--sizes 25000,50000,...]
+    python -m bench.parsing [--out FILE] [--max-seconds S] [--sizes 25000,...] [--only TEXT]
 
 For each shape, the input doubles until the largest size or until one run takes longer
 than `--max-seconds`; each figure is the best of three runs. A shape read in linear time
@@ -27,6 +27,7 @@ SHAPES: dict[str, str] = {
     "html: unclosed <span>": "<span>Word ",
     "html: end tags in comments": "<div>Word<!-- </div> -->",
     "text: one line of short sentences": "The court may act now. ",
+    "text: one line of glued calls to action": "Contact Us on WhatsApp",
 }
 SIZES = (25_000, 50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000, 5_000_000)
 
@@ -52,15 +53,17 @@ def runner(shape: str) -> Callable[[str], object]:
     meta = Meta(id="bench", file="bench.txt", title="Bench")
 
     def ingest_line(text: str) -> object:
-        raw = parse("bench.txt", ("Bench\n\n" + text + "\n").encode("utf-8"))
+        raw = parse("bench.txt", ("Bench\n\n" + text + " End.\n").encode("utf-8"))
         return ingest_document(meta, raw, rules)
 
     return ingest_line
 
 
-def measure(max_seconds: float, sizes: tuple[int, ...]) -> list[dict[str, object]]:
+def measure(max_seconds: float, sizes: tuple[int, ...], only: str = "") -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for shape, unit in SHAPES.items():
+        if only not in shape:
+            continue
         run = runner(shape)
         for size in sizes:
             text = (unit * (size // len(unit) + 1))[:size]
@@ -92,9 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--out", type=Path, help="write the rows as JSON here")
     args.add_argument("--max-seconds", type=float, default=20.0)
     args.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    args.add_argument("--only", default="", help="only shapes whose name holds this")
     parsed = args.parse_args(argv)
     sizes = tuple(int(s) for s in parsed.sizes.split(","))
-    rows = measure(parsed.max_seconds, sizes)
+    rows = measure(parsed.max_seconds, sizes, parsed.only)
     if parsed.out:
         parsed.out.write_text(json.dumps(rows, indent=1) + "\n")
     return 0
