@@ -224,7 +224,16 @@ class Server:
         self.process.wait(30)
 
 
-def start_server(root: Path, n: int, *, slow: float = 0.0, die_at: str = "") -> Server:
+def start_server(
+    root: Path,
+    n: int,
+    *,
+    slow: float = 0.0,
+    die_at: str = "",
+    started: list[Server] | None = None,
+) -> Server:
+    """Start serve_entry over root/corpus and root/data and wait until it is ready; add it
+    to `started` (which a fixture kills at teardown, so no failure leaves a server)."""
     port = free_port()
     phase_file = root / f"phases-{n}"
     env = {
@@ -243,6 +252,8 @@ def start_server(root: Path, n: int, *, slow: float = 0.0, die_at: str = "") -> 
             stderr=log,
         )
     server = Server(process, f"http://127.0.0.1:{port}", phase_file)
+    if started is not None:
+        started.append(server)
     deadline = time.monotonic() + 60
     while True:
         assert process.poll() is None, (root / f"serve-{n}.log").read_text()

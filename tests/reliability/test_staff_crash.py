@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def root(tmp_path: Path, rules: Rules) -> Path:
     shutil.copytree(CORPUS_DIR, tmp_path / "corpus")
     assert build.ingest(tmp_path / "corpus", tmp_path / "data", HashingEncoder(), rules).published
     return tmp_path
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    """The servers a test started; any still running at teardown is killed."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            server.kill()
 
 
 def check_agreement(root: Path, server: Server, rules: Rules) -> dict[str, str]:
@@ -124,28 +135,25 @@ def exact(kind: str, step: str) -> object:
     [exact(k, s) for k in ("upload", "delete") for s in STEPS if (k, s) != ("delete", "encoding")],
 )
 def test_a_staff_write_killed_after_each_step_is_whole_or_absent(
-    root: Path, rules: Rules, kind: str, step: str
+    root: Path, rules: Rules, servers: list[Server], kind: str, step: str
 ) -> None:
     note = Write("note-x", note_text(1))
     if kind == "delete":
-        server = start_server(root, 0)
+        server = start_server(root, 0, started=servers)
         assert outcome(note.send(server.url)) == (201, "added")
         server.kill()
     before = expected_texts(root / "corpus", rules)
     write = note if kind == "upload" else Write("note-x")
-    server = start_server(root, 1, die_at=step)
+    server = start_server(root, 1, die_at=step, started=servers)
     with pytest.raises(httpx.TransportError):
         write.send(server.url)  # the server dies with the request unanswered
     assert server.process.wait(30) == KILLED
-    after = start_server(root, 2)
-    try:
-        texts = check_agreement(root, after, rules)
-        published = step in ("current", "pruned", "committing", "committed")
-        assert texts != before if published else texts == before
-        retried = outcome(write.send(after.url))
-        check_retry(write, retried, texts, check_agreement(root, after, rules))
-    finally:
-        after.kill()
+    after = start_server(root, 2, started=servers)
+    texts = check_agreement(root, after, rules)
+    published = step in ("current", "pruned", "committing", "committed")
+    assert texts != before if published else texts == before
+    retried = outcome(write.send(after.url))
+    check_retry(write, retried, texts, check_agreement(root, after, rules))
 
 
 # --- kills at seeded random moments (slow) ----------------------------------------------
@@ -174,12 +182,12 @@ def send_into(write: Write, url: str, answers: list[httpx.Response]) -> None:
 @pytest.mark.slow
 @pytest.mark.server
 def test_random_sigkills_during_staff_writes_leave_corpus_and_index_agreeing(
-    root: Path, rules: Rules
+    root: Path, rules: Rules, servers: list[Server]
 ) -> None:
     rng = random.Random(SEED)
     started = time.perf_counter()
     n = 0
-    server = start_server(root, n, slow=SLOW_S)
+    server = start_server(root, n, slow=SLOW_S, started=servers)
     # Calibrate: one unkilled upload and delete, timed from the request to the answer.
     began = time.monotonic()
     assert outcome(Write("calibration", note_text(0)).send(server.url))[0] == 201
@@ -207,7 +215,7 @@ def test_random_sigkills_during_staff_writes_leave_corpus_and_index_agreeing(
         reached = server.phases()
         tally.phases[reached[-1] if reached else "none"] += 1
         n += 1
-        server = start_server(root, n, slow=SLOW_S)
+        server = start_server(root, n, slow=SLOW_S, started=servers)
         texts = check_agreement(root, server, rules)
         present = write.document_id in texts
         tally.present_after[f"{'upload' if write.text else 'delete'} {present}"] += 1

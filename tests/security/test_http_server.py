@@ -38,9 +38,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, rules: Rules) -> Iterator[S
     root = tmp_path_factory.mktemp("http-server")
     shutil.copytree(CORPUS_DIR, root / "corpus")
     build.ingest(root / "corpus", root / "data", HashingEncoder(), rules)
-    served = start_server(root, 0)
-    yield served
-    served.kill()
+    started: list[Server] = []
+    try:
+        yield start_server(root, 0, started=started)
+    finally:
+        for served in started:  # also when it never became ready
+            served.kill()
 
 
 def exchange(url: str, request: bytes) -> bytes:
