@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index import generation, lexical, store, vectors
+from index import generation, lexical, store, transaction, vectors
 from index.encoder import Encoder
 from index.errors import Busy, IndexStageError, NoIndex
 from index.types import Vectors
 from ingest.clean import Rules
-from ingest.corpus import Problem, read_corpus
+from ingest.corpus import Change, Problem, Staged, read_corpus
 from ingest.types import Chunk, Document
 
 # How long a second ingest waits for the first before giving up with a clear message.
@@ -40,6 +41,8 @@ class Summary:
     reused: int
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
+    # What settling interrupted staff writes did first (index/transaction.py).
+    settled: tuple[str, ...] = ()
 
 
 def corpus_hash(documents: Sequence[Document], model: str) -> str:
@@ -74,11 +77,74 @@ def ingest(
     rebuild: bool = False,
     lock_timeout: float = LOCK_TIMEOUT_S,
 ) -> Summary:
-    """Given the corpus and a data directory, publish a generation if anything changed."""
+    """Given the corpus and a data directory, publish a generation if anything changed.
+
+    First, staff writes a kill interrupted are finished or undone (index/transaction.py),
+    so what is published is the corpus with each write whole or not at all."""
     started = time.perf_counter()
+    with _locked(data_dir, lock_timeout):
+        settled = transaction.settle(corpus_dir, data_dir).report()
+        summary = _ingest_locked(corpus_dir, data_dir, encoder, rules, progress, rebuild, started)
+        return replace(summary, settled=tuple(settled))
+
+
+def change(
+    corpus_dir: Path,
+    data_dir: Path,
+    encoder: Encoder,
+    rules: Rules,
+    plan: Callable[[Path], Change | None],
+    *,
+    lock_timeout: float = LOCK_TIMEOUT_S,
+) -> Summary:
+    """Make one staff write as one transaction over the corpus and the index.
+
+    Under the writer lock: settle what an earlier kill left, plan the change on the corpus
+    as it now is (`plan` may raise to refuse it), stage it, build and publish a generation
+    from the staged view, and only then move the staged files into the corpus. A failure
+    before publishing rolls the write back; a kill anywhere is settled by the next call.
+    """
+    started = time.perf_counter()
+    with _locked(data_dir, lock_timeout):
+        settled = tuple(transaction.settle(corpus_dir, data_dir).report())
+        planned = plan(corpus_dir)
+        if planned is None:
+            summary = _ingest_locked(corpus_dir, data_dir, encoder, rules, False, False, started)
+            return replace(summary, settled=settled)
+        prepared = transaction.prepare(corpus_dir, planned)
+        try:
+            summary = _ingest_locked(
+                corpus_dir,
+                data_dir,
+                encoder,
+                rules,
+                False,
+                False,
+                started,
+                staged=prepared.staged,
+                tx=prepared.id,
+            )
+        except BaseException:
+            transaction.abandon(corpus_dir, data_dir, prepared)
+            raise
+        # Published (or nothing to publish: the index is the same either way).
+        transaction.commit(corpus_dir, prepared.folder)
+        return replace(summary, settled=settled)
+
+
+def recover(corpus_dir: Path, data_dir: Path, lock_timeout: float = LOCK_TIMEOUT_S) -> list[str]:
+    """Settle staff writes a kill interrupted (if any were staged); return what was done."""
+    if not (corpus_dir / transaction.STAGING).is_dir():
+        return transaction.Settled(unlisted=transaction.unlisted(corpus_dir)).report()
+    with _locked(data_dir, lock_timeout):
+        return transaction.settle(corpus_dir, data_dir).report()
+
+
+@contextlib.contextmanager
+def _locked(data_dir: Path, lock_timeout: float) -> Iterator[None]:
     try:
         with lock(data_dir, lock_timeout):
-            return _ingest_locked(corpus_dir, data_dir, encoder, rules, progress, rebuild, started)
+            yield
     except Timeout as err:
         raise Busy(
             f"another ingest is writing to {data_dir}; waited {lock_timeout:.0f} s. Try again."
@@ -93,11 +159,13 @@ def _ingest_locked(
     progress: bool,
     rebuild: bool,
     started: float,
+    staged: Staged | None = None,
+    tx: str | None = None,
 ) -> Summary:
     generation.remove_abandoned(data_dir)
     documents: list[Document] = []
     problems: list[Problem] = []
-    for _meta, doc, problem in read_corpus(corpus_dir, rules):
+    for _meta, doc, problem in read_corpus(corpus_dir, rules, staged):
         if doc is not None:
             documents.append(doc)
         if problem is not None:
@@ -187,6 +255,8 @@ def _ingest_locked(
                 "vector_index": index.kind,
                 "versions": _versions(),
                 "build": {"embedded": embedded, "reused": reused},
+                # The staff write this generation commits (index/transaction.py).
+                **({} if tx is None else {"transaction": tx}),
             },
         )
         generation.publish(data_dir, tmp, name)

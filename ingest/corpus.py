@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ MANIFEST = "manifest.toml"
 # Pages link to a document's url: only web addresses, never javascript: or data: URLs.
 _WEB_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+_DATE = re.compile(r"^\d{4}(-\d{2}){0,2}$")
 _FIELDS = frozenset(Meta.__dataclass_fields__)
 
 
@@ -49,11 +51,12 @@ def ingest_document(meta: Meta, raw: Sequence[RawLine], rules: Rules) -> Documen
     return Document(meta, sha, cleaned.text, tuple(sentences), tuple(chunks), cleaned.dropped)
 
 
-def load_manifest(corpus_dir: Path) -> list[Meta]:
-    """Given the corpus folder, return the validated entries of its manifest."""
+def load_manifest(corpus_dir: Path, text: str | None = None) -> list[Meta]:
+    """Given the corpus folder (and optionally the text its manifest is to have), return
+    the validated entries of its manifest."""
     path = corpus_dir / MANIFEST
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(path.read_text("utf-8") if text is None else text)
     except FileNotFoundError as err:
         raise ManifestError(f"no manifest at {path}") from err
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
@@ -108,13 +111,25 @@ def resolve_file(corpus_dir: Path, name: str) -> Path:
     return path
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """The corpus as a staged change will leave it: the new manifest text, and where each
+    new or rewritten file is waiting (by its name in the manifest)."""
+
+    manifest: str
+    files: Mapping[str, Path] = field(default_factory=dict)
+
+
 def read_corpus(
-    corpus_dir: Path, rules: Rules
+    corpus_dir: Path, rules: Rules, staged: Staged | None = None
 ) -> Iterator[tuple[Meta, Document | None, Problem | None]]:
-    """Given the corpus folder, yield each listed document ingested, or the problem with it."""
-    for meta in load_manifest(corpus_dir):
+    """Given the corpus folder (seen through a staged change, if any), yield each listed
+    document ingested, or the problem with it."""
+    manifest = None if staged is None else staged.manifest
+    waiting = {} if staged is None else staged.files
+    for meta in load_manifest(corpus_dir, manifest):
         try:
-            path = resolve_file(corpus_dir, meta.file)
+            path = waiting.get(meta.file) or resolve_file(corpus_dir, meta.file)
             if not path.is_file():
                 raise BadDocument(f"{meta.file}: listed in the manifest but not found")
             yield meta, ingest_document(meta, read(path), rules), None
@@ -124,6 +139,12 @@ def read_corpus(
 
 def add_to_corpus(corpus_dir: Path, source: Path, meta: Meta) -> Meta:
     """Copy a file into the corpus and list it in the manifest; return the stored entry."""
+    apply_change(corpus_dir, plan_add(corpus_dir, source, meta))
+    return next(m for m in load_manifest(corpus_dir) if m.id == meta.id)
+
+
+def plan_add(corpus_dir: Path, source: Path, meta: Meta) -> Change | None:
+    """Plan copying a file into the corpus under a new id (`lexcite add`)."""
     check_id(meta.id)
     suffix = source.suffix.lower()
     if suffix not in SUFFIXES:
@@ -131,8 +152,7 @@ def add_to_corpus(corpus_dir: Path, source: Path, meta: Meta) -> Meta:
         raise BadDocument(f"{source.name}: unsupported file type; use {kinds}")
     if any(m.id == meta.id for m in load_manifest(corpus_dir)):
         raise ManifestError(f"a document with id {meta.id!r} is already listed")
-    store_document(corpus_dir, meta, suffix, source.read_bytes())
-    return next(m for m in load_manifest(corpus_dir) if m.id == meta.id)
+    return plan_store(corpus_dir, meta, suffix, source.read_bytes())
 
 
 # Edits of the manifest go one [[documents]] table at a time and keep the rest verbatim,
@@ -140,10 +160,22 @@ def add_to_corpus(corpus_dir: Path, source: Path, meta: Meta) -> Meta:
 _TABLE = re.compile(r"^[ \t]*\[\[[ \t]*documents[ \t]*\]\]", re.MULTILINE)
 
 
-def store_document(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> None:
-    """Add a document to the corpus, or replace the one with its id; identical: no change."""
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One staff write, planned but not made: the manifest text it leaves, the file it
+    writes (name in the corpus and bytes), and the files it removes once it is made."""
+
+    document_id: str
+    manifest: str
+    write: tuple[str, bytes] | None
+    remove: tuple[str, ...]
+
+
+def plan_store(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> Change | None:
+    """Plan adding a document, or replacing the one with its id; None when nothing changes."""
     check_id(meta.id)
     check_url(meta.url)
+    check_date(meta.published)
     old = next((m for m in load_manifest(corpus_dir) if m.id == meta.id), None)
     name = f"documents/{meta.id}{suffix}"
     if old is not None and Path(old.file).suffix.lower() == suffix:
@@ -153,35 +185,77 @@ def store_document(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> No
     target = resolve_file(corpus_dir, name)
     old_path = None if old is None else resolve_file(corpus_dir, old.file)
     if target != old_path and target.exists():
-        raise ManifestError(f"{name} already exists in the corpus")
-    if target.is_file() and target.read_bytes() == data and new == old:
+        raise ManifestError(
+            f"{name} already exists in the corpus but no manifest entry lists it; "
+            "an operator must list or remove it"
+        )
+    same_bytes = target.is_file() and target.read_bytes() == data
+    if same_bytes and new == old:
+        return None
+    manifest = _edited(corpus_dir, meta.id, new) if new != old else _manifest_text(corpus_dir)
+    removed = (old.file,) if old is not None and old_path != target else ()
+    return Change(meta.id, manifest, None if same_bytes else (name, data), removed)
+
+
+def plan_remove(corpus_dir: Path, document_id: str) -> Change:
+    """Plan removing a document's manifest entry and its file (unless another entry uses it)."""
+    metas = load_manifest(corpus_dir)
+    meta = next(m for m in metas if m.id == document_id)
+    shared = any(m.file == meta.file for m in metas if m.id != document_id)
+    return Change(
+        document_id, _edited(corpus_dir, document_id, None), None, () if shared else (meta.file,)
+    )
+
+
+def apply_change(corpus_dir: Path, change: Change | None) -> None:
+    """Make a planned change in the corpus at once (no index involved: `lexcite add
+    --no-ingest` and tests; staff writes go through index.build.change)."""
+    if change is None:
         return
-    if not (target.is_file() and target.read_bytes() == data):
-        write_atomically(target, data)
-    try:
-        if new != old:
-            _set_entry(corpus_dir, meta.id, new)
-    except BaseException:
-        if old_path is None:
-            target.unlink(missing_ok=True)
-        raise
-    if old_path is not None and old_path != target:
-        old_path.unlink(missing_ok=True)
+    if change.write is not None:
+        write_atomically(resolve_file(corpus_dir, change.write[0]), change.write[1])
+    write_atomically(corpus_dir / MANIFEST, change.manifest.encode("utf-8"))
+    for name in change.remove:
+        resolve_file(corpus_dir, name).unlink(missing_ok=True)
+
+
+def store_document(corpus_dir: Path, meta: Meta, suffix: str, data: bytes) -> None:
+    """Add a document to the corpus, or replace the one with its id; identical: no change."""
+    apply_change(corpus_dir, plan_store(corpus_dir, meta, suffix, data))
 
 
 def remove_document(corpus_dir: Path, document_id: str) -> None:
     """Remove a document's manifest entry, then its file (unless another entry uses it)."""
-    metas = load_manifest(corpus_dir)
-    meta = next(m for m in metas if m.id == document_id)
-    _set_entry(corpus_dir, document_id, None)
-    if all(m.file != meta.file for m in metas if m.id != document_id):
-        resolve_file(corpus_dir, meta.file).unlink(missing_ok=True)
+    apply_change(corpus_dir, plan_remove(corpus_dir, document_id))
 
 
-def _set_entry(corpus_dir: Path, document_id: str, entry: Meta | None) -> None:
-    """Add, replace or (given None) remove the [[documents]] table of one document."""
-    path = corpus_dir / MANIFEST
-    text = path.read_text("utf-8")
+def check_date(date: object, where: str = "document") -> None:
+    """Raise ManifestError unless a date is absent or a real YYYY, YYYY-MM or YYYY-MM-DD."""
+    if date is not None and not (isinstance(date, str) and real_date(date)):
+        raise ManifestError(f"{where}: published must be a real date (YYYY, YYYY-MM or YYYY-MM-DD)")
+
+
+def real_date(text: str) -> bool:
+    """Whether text is YYYY, YYYY-MM or YYYY-MM-DD naming a day that exists (2024-02-29, not
+    2024-02-30 or 2024-13-45)."""
+    if not _DATE.match(text):
+        return False
+    parts = [int(p) for p in text.split("-")]
+    try:
+        datetime.date(parts[0], *(parts[1:] + [1] * (3 - len(parts))))
+    except ValueError:
+        return False
+    return True
+
+
+def _manifest_text(corpus_dir: Path) -> str:
+    return (corpus_dir / MANIFEST).read_text("utf-8")
+
+
+def _edited(corpus_dir: Path, document_id: str, entry: Meta | None) -> str:
+    """Return the manifest with the [[documents]] table of one document added, replaced or
+    (given None) removed, every other byte kept."""
+    text = _manifest_text(corpus_dir)
     starts = [m.start() for m in _TABLE.finditer(text)]
     blocks = list(zip(starts, [*starts[1:], len(text)], strict=True))
     hits = [(a, b) for a, b in blocks if _block_id(text[a:b]) == document_id]
@@ -196,7 +270,7 @@ def _set_entry(corpus_dir: Path, document_id: str, entry: Meta | None) -> None:
     expected = set(_ids(text)) - {document_id} | ({document_id} if entry else set())
     if sorted(_ids(edited)) != sorted(expected):
         raise ManifestError(f"editing the manifest entry of {document_id!r} would damage it")
-    write_atomically(path, (edited.rstrip("\n") + "\n").encode("utf-8"))
+    return edited.rstrip("\n") + "\n"
 
 
 def _ids(manifest: str) -> list[str]:

@@ -64,8 +64,42 @@ def _segmenter() -> object:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+# pysbd's work grows with the square of what it is given (one line of short sentences: 25 /
+# 50 / 100 kB took 1.5 / 4.6 / 20.6 s), so a longer line is cut into windows of at most
+# this many characters, each ending at a sentence end (else at a space), and each window is
+# segmented alone. The longest line of the bundled corpus has 827 characters, so its
+# segmentation is unchanged (tests/ingest/test_bundled_corpus.py); a window of 2,000 takes
+# pysbd ~20 ms (bench/parsing.py).
+WINDOW = 2_000
+# A sentence end: terminal punctuation, closing quotes or brackets, then white space.
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+")
+
+
+def windows(text: str, size: int = WINDOW) -> Iterator[tuple[int, int]]:
+    """Given running text, yield `[start, end)` windows of at most `size` characters that
+    cover it in order, each cut after the last sentence end (else space) of its second half."""
+    start = 0
+    while len(text) - start > size:
+        limit = start + size
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, start + size // 2, limit)]
+        space = text.rfind(" ", start + size // 2, limit)
+        cut = ends[-1] if ends else space + 1 if space >= 0 else limit
+        yield start, cut
+        start = cut
+    yield start, len(text)
+
+
 def split_sentences(text: str) -> Iterator[tuple[int, int]]:
     """Given running text, yield `[start, end)` of each sentence, trimmed of spaces."""
+    if len(text) <= WINDOW:
+        yield from _split(text)
+        return
+    for first, last in windows(text):
+        for start, end in _split(text[first:last]):
+            yield first + start, first + end
+
+
+def _split(text: str) -> Iterator[tuple[int, int]]:
     pieces: list[str] = _segmenter().segment(text)  # type: ignore[attr-defined]
     pos = 0
     for piece in pieces:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eval.compare import CompareError
 from eval.dataset import DatasetError
@@ -17,6 +17,9 @@ from index.errors import IndexStageError
 from index.search import MODES
 from ingest.errors import IngestError
 from service.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from index.build import Summary
 
 
 class UsageError(Exception):
@@ -53,6 +56,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         progress=not args.quiet,
         rebuild=args.rebuild,
     )
+    _print_summary(summary, settings)
+    return 0
+
+
+def _print_summary(summary: Summary, settings: Settings) -> None:
+    for line in summary.settled:
+        print(f"Corpus: {line}", file=sys.stderr)
     for problem in summary.problems:
         print(f"Skipped {problem.document}: {problem.message}", file=sys.stderr)
     state = "published" if summary.published else "unchanged, still serving"
@@ -65,7 +75,6 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.counts.get('sentences', 0)} sentences, {summary.counts.get('chunks', 0)} chunks;"
         f" embedded {summary.embedded}, reused {summary.reused}; {summary.seconds:.2f} s"
     )
-    return 0
 
 
 def _explain(corpus: Path, target: str) -> int:
@@ -132,7 +141,7 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Copy a file into the corpus, list it in the manifest and (by default) ingest."""
-    from ingest.corpus import add_to_corpus
+    from ingest.corpus import add_to_corpus, plan_add
     from ingest.types import Meta
 
     meta = Meta(
@@ -145,13 +154,25 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         url=args.url,
         licence=args.licence,
     )
-    stored = add_to_corpus(settings.corpus_dir, Path(args.file), meta)
-    print(f"Added {stored.id} as {stored.file}")
     if args.no_ingest:
+        stored = add_to_corpus(settings.corpus_dir, Path(args.file), meta)
+        print(f"Added {stored.id} as {stored.file}")
         return 0
-    return cmd_ingest(
-        argparse.Namespace(corpus=None, explain=None, quiet=False, rebuild=False), settings
+    from index.build import change
+    from index.encoder import LazyEncoder
+    from ingest.clean import load_rules
+
+    # One transaction: the corpus lists the file only once the index serves it.
+    summary = change(
+        settings.corpus_dir,
+        settings.data_dir,
+        LazyEncoder(settings.model, settings.data_dir / "models"),
+        load_rules(),
+        lambda corpus: plan_add(corpus, Path(args.file), meta),
     )
+    print(f"Added {meta.id}")
+    _print_summary(summary, settings)
+    return 0
 
 
 def _engine(settings: Settings, threshold: float | None = None) -> Any:

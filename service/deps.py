@@ -12,6 +12,7 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, cast
@@ -26,13 +27,13 @@ from index import build
 from index import generation as generations
 from index.build import Summary
 from index.encoder import Encoder, load_encoder
-from index.errors import CorruptIndex, NoIndex
+from index.errors import Busy, CorruptIndex, NoIndex
 from index.search import Mode, Passage
 from index.store import DocumentRow
 from index.types import Filters
 from ingest import read
 from ingest.clean import Rules, load_rules
-from ingest.corpus import ingest_document, load_manifest, remove_document, store_document
+from ingest.corpus import Change, ingest_document, load_manifest, plan_remove, plan_store
 from ingest.types import Meta
 from service.engine import Engine
 from service.metrics import Metrics
@@ -122,6 +123,12 @@ class Runtime:
             log.info("loading model %s", self.settings.model or "all-MiniLM-L6-v2 (bundled)")
             self.encoder = load_encoder(self.settings.model, self.settings.data_dir / "models")
         self._rules = load_rules()
+        # A staff write killed halfway is finished or undone before anything is served.
+        try:
+            for line in build.recover(self.settings.corpus_dir, self.settings.data_dir):
+                log.warning("corpus: %s", line)
+        except Busy:
+            log.warning("corpus: another ingest holds the lock; it settles staged writes")
         self._try_load()
         if self._engine is None:
             log.warning("no index generation in the data directory: run `lexcite ingest`")
@@ -184,35 +191,43 @@ class Runtime:
             kinds = ", ".join(sorted(read.SUFFIXES))
             raise UnsupportedType(f"{upload.name}: unsupported file type; use {kinds}")
         if len(upload.data) > read.MAX_BYTES:
-            raise TooLarge(f"{upload.name}: over the {read.MAX_BYTES:,}-byte limit")
+            raise TooLarge(
+                f"{upload.name}: over the per-file limit of {read.MAX_BYTES:,} bytes (5 MiB)"
+            )
         # Everything that can be wrong with the document is found before the corpus changes.
         raw = read.parse(upload.name, upload.data)
         ingest_document(replace(upload.meta, file=upload.name), raw, self._require_rules())
         with self._write_lock:
-            store_document(self.settings.corpus_dir, upload.meta, suffix, upload.data)
-            return self._ingest()
+            return self._change(lambda corpus: plan_store(corpus, upload.meta, suffix, upload.data))
 
     def delete_document(self, document_id: str) -> Summary:
         """Remove a document's manifest entry and file, ingest, and serve the new generation."""
-        with self._write_lock:
-            metas = load_manifest(self.settings.corpus_dir)
+
+        def plan(corpus: Path) -> Change:
+            metas = load_manifest(corpus)
             if all(m.id != document_id for m in metas):
                 raise NotFound(f"no document with id {document_id!r} in the corpus")
             if len(metas) == 1:
                 raise Conflict("the last document cannot be deleted: an index needs one")
-            remove_document(self.settings.corpus_dir, document_id)
-            return self._ingest()
+            return plan_remove(corpus, document_id)
 
-    def _ingest(self) -> Summary:
+        with self._write_lock:
+            return self._change(plan)
+
+    def _change(self, plan: Callable[[Path], Change | None]) -> Summary:
+        """Plan, stage, publish and commit one write as a transaction (index.build.change)."""
         assert self.encoder is not None, "start() loads the encoder"
         s = self.settings
-        summary = build.ingest(
+        summary = build.change(
             s.corpus_dir,
             s.data_dir,
             self.encoder,
             self._require_rules(),
+            plan,
             lock_timeout=INGEST_LOCK_WAIT_S,
         )
+        for line in summary.settled:
+            log.warning("corpus: %s", line)
         if self._engine is None:
             self._try_load()
         elif generations.current_name(s.data_dir) != self._engine.state.generation.name:

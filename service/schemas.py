@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from index.build import Summary
 from index.search import Passage
 from index.store import DocumentRow
 from index.types import Filters
+from ingest.corpus import real_date
 from ingest.types import Meta
 from service.types import Answer, Citation
 
@@ -24,7 +25,27 @@ MAX_K = 20
 # the corpus folder or the manifest.
 DOCUMENT_ID = r"^[a-z0-9][a-z0-9-]{0,79}$"
 # YYYY, YYYY-MM or YYYY-MM-DD: the manifest stores dates as text and compares them as text.
-DATE = r"^\d{4}(-\d{2}){0,2}$"
+# The pattern (in /openapi.json) allows only months 01-12 and the days each month can have;
+# `real_date` then refuses what a pattern cannot say (29 February outside leap years).
+_YEAR = r"(?:[1-9]\d{3}|0[1-9]\d\d|00[1-9]\d|000[1-9])"
+_MONTH_DAY = (
+    r"(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2\d)"
+)
+DATE = rf"^{_YEAR}(?:-(?:0[1-9]|1[0-2])|-(?:{_MONTH_DAY}))?$"
+
+
+def _real_date(text: str) -> str:
+    if not real_date(text):
+        raise ValueError("not a real date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    return text
+
+
+# A date that exists: 2024-02-29, not 2024-02-30 or 2024-13-45.
+# The pattern is documented in /openapi.json; the check itself is `real_date`, so that a
+# refusal says "not a real date" rather than quoting the pattern.
+Date = Annotated[str, Field(json_schema_extra={"pattern": DATE}), AfterValidator(_real_date)]
 # Only web links are stored: a `javascript:` URL would become a link on the pages.
 WEB_URL = r"^https?://[^\s<>\"']+$"
 
@@ -70,8 +91,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
 class FiltersIn(Strict):
     document_ids: list[Short] | None = Field(default=None, max_length=100)
     kinds: list[Short] | None = Field(default=None, max_length=20)
-    published_from: Annotated[str, Field(pattern=DATE)] | None = None
-    published_to: Annotated[str, Field(pattern=DATE)] | None = None
+    published_from: Date | None = None
+    published_to: Date | None = None
 
     def to_filters(self) -> Filters:
         return Filters(
@@ -237,7 +258,7 @@ class DocumentFields(Strict):
     title: Short
     publisher: Short | None = None
     kind: Short | None = None
-    published: Annotated[str, Field(pattern=DATE)] | None = None
+    published: Date | None = None
     url: Annotated[str, Field(pattern=WEB_URL, max_length=2000)] | None = None
     licence: Annotated[str, Field(max_length=1000)] | None = None
 

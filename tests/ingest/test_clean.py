@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest import clean as clean_module
 from ingest.clean import Rules, clean, load_rules, normalise
 from ingest.types import Document, Hint, RawLine
 from tests.conftest import CORPUS_DIR, clutter_strings
@@ -280,3 +282,50 @@ def test_markdown_plus_items_have_their_marker_skipped(rules: Rules) -> None:
     result = clean(raw("+ A plus item.", hint=Hint.ITEM), rules)
     line = result.lines[0]
     assert result.text[line.body_start : line.end] == "A plus item."
+
+
+def _unglue_by_slicing(text: str, glued: Sequence[str]) -> tuple[str, list[str]]:
+    """The former _unglue, which sliced the rest of the line at every cut (quadratic)."""
+    cuts: list[str] = []
+    changed = True
+    while changed and text:
+        changed = False
+        for phrase in glued:
+            n = len(phrase)
+            if text[:n].casefold() == phrase.casefold() and (len(text) == n or text[n].isupper()):
+                cuts.append(text[:n])
+                text, changed = text[n:].lstrip(), True
+            elif (
+                len(text) > n
+                and text[-n:].casefold() == phrase.casefold()
+                and text[-n - 1] in ".!?”\"'"
+            ):
+                cuts.append(text[-n:])
+                text, changed = text[:-n].rstrip(), True
+    return text, cuts
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Contact Us on WhatsApp",
+                "Visit mandamus.com",
+                "VISIT MANDAMUS.COM",
+                " ",
+                ".",
+                "But why?",
+                "it",
+                "Sentence.",
+                "\u00df",
+                "Visit Our Contact Page",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_ungluing_by_indices_cuts_what_slicing_cut(parts: list[str]) -> None:
+    rules = load_rules()
+    text = "".join(parts)
+    assert clean_module._unglue(text, rules.glued) == _unglue_by_slicing(text, rules.glued)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ingest import segment as segment_module
 from ingest.clean import Rules, clean
 from ingest.errors import BadDocument
 from ingest.read import parse
@@ -195,3 +198,61 @@ def test_split_sentences_spans_are_ordered_and_inside_the_text(text: str) -> Non
     for a, b in split_sentences(text):
         assert previous <= a <= b <= len(text)
         previous = b
+
+
+# --- long lines -------------------------------------------------------------------------
+
+LINE_PARTS = [
+    "The court may act now. ",
+    "Sec. 287(g) ",
+    "U.S. ",
+    "e.g. ",
+    "“Quoted.” ",
+    "word ",
+    "x",
+    "! ",
+    "? ",
+    "   ",
+    "(see 8 U.S.C. § 1357). ",
+]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parts=st.lists(st.sampled_from(LINE_PARTS), min_size=1, max_size=6),
+    repeats=st.integers(min_value=1, max_value=500),
+)
+def test_pysbd_is_given_bounded_windows_so_work_is_linear(parts: list[str], repeats: int) -> None:
+    """pysbd's work grows faster than linearly with its input; each call gets at most
+    WINDOW characters and the calls together get each character once, so the work is
+    linear in the line's length (bench/parsing.py times it)."""
+    line = "".join(parts) * repeats
+    seen: list[int] = []
+    real = segment_module._segmenter()
+
+    class Counting:
+        def segment(self, text: str) -> list[str]:
+            seen.append(len(text))
+            return real.segment(text)  # type: ignore[attr-defined, no-any-return]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segment_module, "_segmenter", lambda: Counting())
+        spans = list(split_sentences(line))
+    assert max(seen) <= segment_module.WINDOW
+    assert sum(seen) == len(line)
+    for start, end in spans:  # still exact, trimmed, in order and not overlapping
+        assert line[start:end] == line[start:end].strip() != ""
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_windows_cut_after_a_sentence_end_else_a_space() -> None:
+    text = "Word " * 300 + "The end. " + "word " * 300
+    cuts = list(segment_module.windows(text, size=2_000))
+    assert cuts[0][1] == text.index("The end. ") + len("The end. ")
+    assert [a for a, _ in cuts[1:]] == [b for _, b in cuts[:-1]]
+    unbroken = "x" * 5_000
+    assert list(segment_module.windows(unbroken, size=2_000)) == [
+        (0, 2_000),
+        (2_000, 4_000),
+        (4_000, 5_000),
+    ]

@@ -140,6 +140,32 @@ def test_ingest_reports_skipped_documents(
     assert "skipped 1" in captured.out
 
 
+def test_add_lists_the_file_only_with_the_index_and_refuses_impossible_dates(
+    clean_settings: Path,
+    test_model: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service.settings import get_settings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, corpus)
+    monkeypatch.setenv("LEXCITE_CORPUS_DIR", str(corpus))
+    get_settings.cache_clear()
+    source = tmp_path / "note.txt"
+    source.write_text("Note\n\nA writ of mandamus compels an agency to act on a petition.\n")
+    argv = ["add", str(source), "--id", "cli-note", "--title", "CLI note"]
+    assert main([*argv, "--published", "2024-02-30"]) == 1
+    assert "published must be a real date" in capsys.readouterr().err
+    assert not (corpus / "documents" / "cli-note.txt").exists()
+    assert main([*argv, "--published", "2024-02-29"]) == 0
+    out = capsys.readouterr().out
+    assert "added 6, changed 0, removed 0" in out  # a first build: the corpus and the note
+    assert (corpus / "documents" / "cli-note.txt").exists()
+    assert not any((corpus / ".staging").iterdir())
+
+
 def test_a_broken_manifest_is_an_error(
     clean_settings: Path, test_model: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

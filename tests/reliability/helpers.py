@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from index import generation
 from index.generation import Generation
@@ -190,3 +194,73 @@ def start_child(
         text=True,
     )
     return Child(process, phase_file)
+
+
+# --- servers (tests/reliability/serve_entry.py) ----------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """One serve_entry child and where it listens."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    phase_file: Path
+
+    def phases(self) -> list[str]:
+        try:
+            return [line.partition(" ")[2] for line in self.phase_file.read_text().splitlines()]
+        except FileNotFoundError:
+            return []
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+
+def start_server(
+    root: Path,
+    n: int,
+    *,
+    slow: float = 0.0,
+    die_at: str = "",
+    started: list[Server] | None = None,
+) -> Server:
+    """Start serve_entry over root/corpus and root/data and wait until it is ready; add it
+    to `started` (which a fixture kills at teardown, so no failure leaves a server)."""
+    port = free_port()
+    phase_file = root / f"phases-{n}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("LEXCITE_")},
+        "PYTHONPATH": str(ROOT),
+        "LEXCITE_TEST_SLOW_S": str(slow),
+        "LEXCITE_TEST_DIE_AT": die_at,
+    }
+    args = [root / "corpus", root / "data", phase_file, port]
+    with open(root / f"serve-{n}.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability.serve_entry", *map(str, args)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", phase_file)
+    if started is not None:
+        started.append(server)
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, (root / f"serve-{n}.log").read_text()
+        assert time.monotonic() < deadline, "the server did not become ready"
+        try:
+            if httpx.get(server.url + "/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
